@@ -6,10 +6,11 @@
  * Each length has its own balanced Feistel network over the smallest even bit
  * width whose power of two covers 62^L. For L = 7 that is 42 bits in two
  * 21-bit halves, and 2^42 is about 1.25 × 62^7. For L = 8 it is 48 bits in two
- * 24-bit halves, and 2^48 is about 1.29 × 62^8. A Feistel network is a bijection on [0, 2^bits) for any round
- * function. Cycle walking turns it into a bijection on [0, 62^L): an output at
- * or above 62^L is encrypted again until it lands inside the domain, which
- * takes about 1.3 passes on average.
+ * 24-bit halves, and 2^48 is about 1.29 × 62^8. A Feistel network is a
+ * bijection on [0, 2^bits) for any round function. Cycle walking turns it
+ * into a bijection on [0, 62^L): an output at or above 62^L is encrypted
+ * again until it lands inside the domain, which takes 1.25 passes on average
+ * for L = 7 and 1.29 for L = 8.
  *
  * The round function works on 32-bit integers (xor with the round key, then
  * the MurmurHash3 32-bit finalizer) and each half fits in 24 bits, so the

@@ -34,6 +34,7 @@ describe('normalizeTarget accepts', () => {
     ['resolves dot segments', 'https://example.com/a/../b/./c', 'https://example.com/b/c'],
     ['keeps query order and fragment', 'https://example.com/?b=2&a=1#Top', 'https://example.com/?b=2&a=1#Top'],
     ['keeps escape case', 'https://example.com/%7e/%7E', 'https://example.com/%7e/%7E'],
+    ['decodes escapes in host only', 'https://ex%41mple.com/%41?%41', 'https://example.com/%41?%41'],
     ['keeps trailing host dot', 'https://example.com./', 'https://example.com./'],
     ['trims surrounding whitespace', '  \thttps://example.com/x \n', 'https://example.com/x'],
     ['removes inner tabs and newlines', 'https://exa\tmple.com/pa\nth', 'https://example.com/path'],

@@ -10,13 +10,15 @@
  * - rewrites IPv4 hosts in decimal, hex or octal form to dotted decimal;
  * - removes the default port of the scheme (`:80` for http, `:443` for https);
  * - resolves `.` and `..` path segments and gives an empty http(s) path `/`;
- * - percent-encodes non-ASCII and control characters, strips leading and
- *   trailing spaces and C0 controls, and removes tabs and newlines anywhere.
+ * - percent-encodes spaces, non-ASCII and control characters, strips leading
+ *   and trailing spaces and C0 controls, and removes tabs and newlines anywhere;
+ * - decodes percent-escapes in the host only (`ex%41mple.com` is `example.com`).
  *
  * It does not sort query parameters, drop the fragment, decode
- * percent-escapes, change the case of percent-escapes or remove a trailing
- * dot from the host. Servers may treat those differences as different
- * resources, and a shortener must redirect to exactly what the caller gave.
+ * percent-escapes in the path or query, change the case of percent-escapes or
+ * remove a trailing dot from the host. Servers may treat those differences as
+ * different resources, and a shortener must not change which resource the
+ * target names.
  * Doing only what the standard does also means every client that follows the
  * standard reads the stored URL the same way.
  *

@@ -1,0 +1,155 @@
+/**
+ * The HTTP routes of the front process on one uWebSockets.js app.
+ *
+ * uWebSockets.js picks the most specific pattern, so the fixed API paths win
+ * over the catch-all that treats every other path as a short code.
+ */
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp } from 'uWebSockets.js'
+import { RouteNotFoundError, ShuttingDownError, type ShortenerError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import { RateLimitedLog } from '../log.ts'
+import { checkJsonRequest, PendingResponse, readJsonBody, sendProblemNow, toShortenerError, type BodyLimits } from './http.ts'
+import type { LinkService } from './links.ts'
+import type { Redirector } from './redirect.ts'
+
+export interface RequestHooks {
+  /** Returns an error (429) when this client may not create now. */
+  checkCreate?: (res: HttpResponse, req: HttpRequest) => ShortenerError | undefined
+  /** Called once per answered request with its route and status, for metrics. */
+  onResponse?: (route: string, status: number, startedAt: number) => void
+}
+
+export interface AppOptions {
+  links: LinkService
+  redirector: Redirector
+  limits: BodyLimits
+  logger: Logger
+  hooks: RequestHooks
+  /** Resolves true when every shard answers; `/readyz` calls it. */
+  isReady: () => Promise<{ ready: boolean, detail: Record<string, unknown> }>
+  /** Renders `/metrics`, or undefined when metrics are off. */
+  metrics?: () => Promise<{ contentType: string, body: string }>
+}
+
+export class FrontApp {
+  readonly app: TemplatedApp
+  #options: AppOptions
+  #errors: RateLimitedLog
+  #inFlight = 0
+  #draining = false
+  #onIdle: (() => void) | undefined
+
+  constructor (options: AppOptions) {
+    this.#options = options
+    this.#errors = new RateLimitedLog(options.logger)
+    this.app = uWS.App()
+      .get('/healthz', (res) => { res.writeHeader('Content-Type', 'application/json').end('{"status":"ok"}') })
+      .get('/readyz', this.#onReady)
+      .post('/api/v1/links', (res, req) => { this.#onJson(res, req, 'create', this.#create) })
+      .post('/api/v1/links/batch', (res, req) => { this.#onJson(res, req, 'batch', this.#batch) })
+      .get('/api/v1/links/:code', this.#onGetLink)
+      .get('/*', options.redirector.handle)
+      .head('/*', options.redirector.handle)
+      .any('/*', (res, req) => {
+        sendProblemNow(res, new RouteNotFoundError(req.getCaseSensitiveMethod(), req.getUrl()))
+      })
+    if (options.metrics !== undefined) this.app.get('/metrics', this.#onMetrics)
+  }
+
+  get inFlight (): number {
+    return this.#inFlight
+  }
+
+  /** Turns `/readyz` to 503 and answers new API requests with 503 from now on. */
+  startDraining (): void {
+    this.#draining = true
+  }
+
+  /** Resolves once no request is waiting for an answer. */
+  idle (): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => { this.#onIdle = resolve })
+  }
+
+  #track (res: HttpResponse, head: boolean, route: string): PendingResponse {
+    this.#inFlight++
+    const startedAt = performance.now()
+    const pending = new PendingResponse(res, head, () => {
+      this.#inFlight--
+      this.#options.hooks.onResponse?.(route, pending.aborted ? 499 : pending.status, startedAt)
+      if (this.#inFlight === 0) this.#onIdle?.()
+    })
+    return pending
+  }
+
+  #onJson (res: HttpResponse, req: HttpRequest, route: string, handler: (pending: PendingResponse, body: unknown) => Promise<void>): void {
+    if (this.#draining) {
+      sendProblemNow(res, new ShuttingDownError())
+      return
+    }
+    try {
+      checkJsonRequest(req, this.#options.limits)
+      const limited = this.#options.hooks.checkCreate?.(res, req)
+      if (limited !== undefined) throw limited
+    } catch (error) {
+      sendProblemNow(res, toShortenerError(error))
+      return
+    }
+    const pending = this.#track(res, false, route)
+    readJsonBody(pending, this.#options.limits)
+      .then((body) => handler(pending, body))
+      .catch((error: unknown) => { this.#fail(pending, error) })
+  }
+
+  #create = async (pending: PendingResponse, body: unknown): Promise<void> => {
+    const { link, created } = await this.#options.links.create(body)
+    pending.sendJson(created ? 201 : 200, { ...link, created }, created ? { Location: link.shortUrl } : undefined)
+  }
+
+  #batch = async (pending: PendingResponse, body: unknown): Promise<void> => {
+    const results = await this.#options.links.createBatch(body)
+    for (const item of results) {
+      if ('error' in item && item.error.status >= 500) {
+        this.#errors.error(`batch:${item.error.code}`, { code: item.error.code, detail: item.error.detail }, 'batch item failed')
+      }
+    }
+    pending.sendJson(200, { results })
+  }
+
+  #onGetLink = (res: HttpResponse, req: HttpRequest): void => {
+    const code = req.getParameter(0) ?? ''
+    const pending = this.#track(res, false, 'get')
+    this.#options.links.get(code).then(
+      (link) => { pending.sendJson(200, link) },
+      (error: unknown) => { this.#fail(pending, error) }
+    )
+  }
+
+  #onReady = (res: HttpResponse): void => {
+    const pending = this.#track(res, false, 'readyz')
+    if (this.#draining) {
+      pending.sendJson(503, { status: 'draining' })
+      return
+    }
+    this.#options.isReady().then(
+      ({ ready, detail }) => { pending.sendJson(ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', ...detail }) },
+      (error: unknown) => { this.#fail(pending, error) }
+    )
+  }
+
+  #onMetrics = (res: HttpResponse): void => {
+    const pending = this.#track(res, false, 'metrics')
+    this.#options.metrics?.().then(
+      ({ contentType, body }) => { pending.sendText(200, contentType, body) },
+      (error: unknown) => { this.#fail(pending, error) }
+    )
+  }
+
+  #fail (pending: PendingResponse, error: unknown): void {
+    const problem = toShortenerError(error)
+    if (problem.status >= 500) {
+      this.#errors.error(`api:${problem.code}`, { err: problem.cause ?? problem, code: problem.code }, problem.message)
+    }
+    pending.sendProblem(problem)
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Small helpers over uWebSockets.js responses: JSON and problem bodies,
+ * status lines, and reading a bounded JSON request body.
+ *
+ * uWebSockets.js rules these helpers follow: a response answered after the
+ * handler returned must have registered `onAborted` first and must not be
+ * touched once aborted; writes outside the handler's own stack are corked so
+ * that status, headers and body leave in one send.
+ */
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js'
+import {
+  BodyTooLargeError, InvalidJsonError, ShortenerError, UnsupportedMediaTypeError
+} from '../errors.ts'
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+  507: 'Insufficient Storage'
+}
+
+export function statusLine (status: number): string {
+  return `${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd()
+}
+
+/**
+ * State of one request answered asynchronously. `aborted` is set by
+ * uWebSockets.js when the client goes away; after that the response object
+ * must not be used.
+ */
+export class PendingResponse {
+  readonly res: HttpResponse
+  readonly head: boolean
+  aborted = false
+  /** Status sent, 0 until then. */
+  status = 0
+  #onDone: (() => void) | undefined
+
+  constructor (res: HttpResponse, head: boolean, onDone?: () => void) {
+    this.res = res
+    this.head = head
+    this.#onDone = onDone
+    res.onAborted(() => {
+      this.aborted = true
+      this.#finish()
+    })
+  }
+
+  sendJson (status: number, body: unknown, headers?: Record<string, string>): void {
+    this.#send(status, 'application/json', JSON.stringify(body), headers)
+  }
+
+  sendText (status: number, contentType: string, body: string): void {
+    this.#send(status, contentType, body, undefined)
+  }
+
+  sendProblem (error: unknown, headers?: Record<string, string>): void {
+    const problem = toShortenerError(error)
+    const extra: Record<string, string> = { ...headers }
+    if (problem.fields.retryAfterSeconds !== undefined) extra['Retry-After'] = String(problem.fields.retryAfterSeconds)
+    this.#send(problem.status, 'application/problem+json', JSON.stringify(problem.toProblem()), extra)
+  }
+
+  #send (status: number, contentType: string, body: string, headers: Record<string, string> | undefined): void {
+    if (this.aborted) return
+    this.status = status
+    this.res.cork(() => {
+      this.res.writeStatus(statusLine(status)).writeHeader('Content-Type', contentType)
+      if (headers !== undefined) {
+        for (const name in headers) this.res.writeHeader(name, headers[name] as string)
+      }
+      if (this.head) this.res.endWithoutBody(Buffer.byteLength(body))
+      else this.res.end(body)
+    })
+    this.#finish()
+  }
+
+  #finish (): void {
+    const onDone = this.#onDone
+    this.#onDone = undefined
+    onDone?.()
+  }
+}
+
+export function toShortenerError (error: unknown): ShortenerError {
+  if (error instanceof ShortenerError) return error
+  return new ShortenerError('INTERNAL_ERROR', 500, 'The service failed to handle the request; the error is logged', {}, { cause: error })
+}
+
+/**
+ * Writes a problem response from inside a handler, before it returned
+ * (uWebSockets.js corks that part of a handler already).
+ */
+export function sendProblemNow (res: HttpResponse, error: ShortenerError, head = false, headers?: Record<string, string>): void {
+  const body = JSON.stringify(error.toProblem())
+  res.writeStatus(statusLine(error.status)).writeHeader('Content-Type', 'application/problem+json')
+  if (error.fields.retryAfterSeconds !== undefined) res.writeHeader('Retry-After', String(error.fields.retryAfterSeconds))
+  if (headers !== undefined) {
+    for (const name in headers) res.writeHeader(name, headers[name] as string)
+  }
+  if (head) res.endWithoutBody(Buffer.byteLength(body))
+  else res.end(body)
+}
+
+export interface BodyLimits {
+  maxBodyBytes: number
+}
+
+/**
+ * Checks the headers of a JSON request; call it inside the handler, since
+ * `req` is only valid there. Throws 415 or 413 before any body is read.
+ */
+export function checkJsonRequest (req: HttpRequest, limits: BodyLimits): void {
+  const contentType = req.getHeader('content-type')
+  if (!isJsonContentType(contentType)) throw new UnsupportedMediaTypeError(contentType)
+  const declared = req.getHeader('content-length')
+  if (declared !== '' && Number(declared) > limits.maxBodyBytes) throw new BodyTooLargeError(limits.maxBodyBytes)
+}
+
+function isJsonContentType (value: string): boolean {
+  const type = value.split(';', 1)[0]?.trim().toLowerCase()
+  return type === 'application/json' || (type !== undefined && type.startsWith('application/') && type.endsWith('+json'))
+}
+
+/**
+ * Reads the whole body and parses it as JSON. Rejects with 413 as soon as
+ * more than `maxBodyBytes` arrived (a chunked body has no length to check
+ * up front) and with 400 for malformed JSON.
+ */
+export function readJsonBody (pending: PendingResponse, limits: BodyLimits): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let received = 0
+    let failed = false
+    pending.res.onData((chunk, isLast) => {
+      if (failed) return
+      received += chunk.byteLength
+      if (received > limits.maxBodyBytes) {
+        failed = true
+        reject(new BodyTooLargeError(limits.maxBodyBytes))
+        return
+      }
+      // uWebSockets.js reuses the chunk's memory after this callback returns.
+      chunks.push(Buffer.from(chunk.slice(0)))
+      if (!isLast) return
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks, received).toString('utf8')))
+      } catch (error) {
+        reject(new InvalidJsonError(error instanceof Error ? error.message : String(error)))
+      }
+    })
+  })
+}

@@ -1,0 +1,145 @@
+/**
+ * The link operations behind the API: validate on the front thread, route,
+ * and hand the rest to the owning shard. Validation happens before anything
+ * is queued, so bad input never reaches a store and is never half-written.
+ */
+import { BatchTooLargeError, InvalidBodyError, ShortenerError } from '../errors.ts'
+import { validateAlias, type AliasRules } from '../links/alias.ts'
+import { normalizeTarget, type TargetRules } from '../links/target.ts'
+import type { Router } from '../routing/router.ts'
+import { OP_CREATE, OP_CREATE_ALIAS, OP_GET, RESULT_CREATED, RESULT_NOT_FOUND } from '../shard/protocol.ts'
+import { LinkNotFoundError } from '../errors.ts'
+import type { OpResult, ShardClient } from './shard-client.ts'
+
+export interface Link {
+  code: string
+  shortUrl: string
+  url: string
+  createdAt: string
+}
+
+export interface CreateOutcome {
+  link: Link
+  created: boolean
+}
+
+export interface BatchItemError {
+  error: { code: string, status: number, detail: string, value?: unknown, limit?: unknown }
+}
+
+export type BatchItem = (Link & { created: boolean }) | BatchItemError
+
+export interface LinkServiceOptions {
+  router: Router
+  shards: readonly ShardClient[]
+  baseUrl: string
+  targetRules: TargetRules
+  aliasRules: AliasRules
+  maxBatchSize: number
+}
+
+export class LinkService {
+  #router: Router
+  #shards: readonly ShardClient[]
+  #baseUrl: string
+  #targetRules: TargetRules
+  #aliasRules: AliasRules
+  #maxBatchSize: number
+
+  constructor (options: LinkServiceOptions) {
+    this.#router = options.router
+    this.#shards = options.shards
+    this.#baseUrl = options.baseUrl
+    this.#targetRules = options.targetRules
+    this.#aliasRules = options.aliasRules
+    this.#maxBatchSize = options.maxBatchSize
+  }
+
+  /** Creates one link from a request body `{url, alias?}`; 400 errors are thrown before anything is queued. */
+  async create (body: unknown): Promise<CreateOutcome> {
+    const result = await this.#submitCreate(body)
+    return { link: this.#toLink(result), created: result.status === RESULT_CREATED }
+  }
+
+  /** Creates every link of `{links: [...]}`; one bad item yields an error entry, never a failed batch. */
+  async createBatch (body: unknown): Promise<BatchItem[]> {
+    const items = this.#batchItems(body)
+    const pending = items.map((item) => this.#submitCreate(item).then(
+      (result): BatchItem => ({ ...this.#toLink(result), created: result.status === RESULT_CREATED }),
+      toBatchError
+    ))
+    return await Promise.all(pending)
+  }
+
+  async get (code: string): Promise<Link> {
+    const shard = this.#shards[this.#router.shardOfCode(code)] as ShardClient
+    const result = await shard.submit(OP_GET, code, '')
+    if (result.status === RESULT_NOT_FOUND) throw new LinkNotFoundError(code)
+    return this.#toLink(result)
+  }
+
+  shortUrl (code: string): string {
+    return this.#baseUrl + code
+  }
+
+  #submitCreate (body: unknown): Promise<OpResult> {
+    try {
+      const { url, alias } = this.#parseCreate(body)
+      if (alias === undefined) {
+        const shard = this.#shards[this.#router.shardOfUrl(url)] as ShardClient
+        return shard.submit(OP_CREATE, url, '')
+      }
+      const shard = this.#shards[this.#router.shardOfCode(alias)] as ShardClient
+      return shard.submit(OP_CREATE_ALIAS, url, alias)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #parseCreate (body: unknown): { url: string, alias: string | undefined } {
+    if (!isPlainObject(body)) {
+      throw new InvalidBodyError('Request body must be a JSON object with a "url" member', { value: describe(body) })
+    }
+    const url = normalizeTarget(body.url, this.#targetRules)
+    const alias = body.alias === undefined || body.alias === null ? undefined : validateAlias(body.alias, this.#aliasRules)
+    return { url, alias }
+  }
+
+  #batchItems (body: unknown): unknown[] {
+    if (!isPlainObject(body) || !Array.isArray(body.links)) {
+      throw new InvalidBodyError('Request body must be a JSON object with a "links" array', { value: describe(body) })
+    }
+    if (body.links.length > this.#maxBatchSize) throw new BatchTooLargeError(body.links.length, this.#maxBatchSize)
+    return body.links
+  }
+
+  #toLink (result: OpResult): Link {
+    return {
+      code: result.code,
+      shortUrl: this.#baseUrl + result.code,
+      url: result.url,
+      createdAt: new Date(result.createdAt).toISOString()
+    }
+  }
+}
+
+function toBatchError (error: unknown): BatchItemError {
+  const problem = error instanceof ShortenerError
+    ? error
+    : new ShortenerError('INTERNAL_ERROR', 500, 'The service failed to create this link; the error is logged')
+  const entry: BatchItemError['error'] = { code: problem.code, status: problem.status, detail: problem.message }
+  const { value, limit } = problem.toProblem()
+  if (value !== undefined) entry.value = value
+  if (limit !== undefined) entry.limit = limit
+  return { error: entry }
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function describe (value: unknown): string {
+  if (Array.isArray(value)) return 'an array'
+  if (value === null) return 'null'
+  return typeof value
+}

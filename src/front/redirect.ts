@@ -1,0 +1,97 @@
+/**
+ * The redirect path, `GET /{code}` and `HEAD /{code}`, answered on the front
+ * thread without a hop to the shard: a hit in the front's LRU cache, else a
+ * read of the shard's committed data through a read-only use of the same
+ * LMDB environment (lmdb-js shares one environment between the threads of a
+ * process, and a read takes about a microsecond). Writes still go only
+ * through the shard actor. Links are never changed or deleted, so a cached
+ * target can never be stale.
+ *
+ * Rules for the short URL: one trailing slash is ignored (`/abc1234/` is
+ * `/abc1234`), and a query string is ignored and not passed on: `Location`
+ * is always the stored target exactly as stored.
+ */
+import QuickLRU from 'quick-lru'
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js'
+import { LinkNotFoundError } from '../errors.ts'
+import type { Router } from '../routing/router.ts'
+import type { LinkStore } from '../store/types.ts'
+import { sendProblemNow, statusLine } from './http.ts'
+
+export interface RedirectOptions {
+  router: Router
+  /** One reader per shard, indexed by shard number. */
+  readers: readonly LinkStore[]
+  cacheEntries: number
+  redirectStatus: number
+  /** Longest code or alias that can exist; longer paths are not looked up. */
+  maxCodeLength: number
+  /** Called for an unknown code; returns a 429 error to send instead of 404, or undefined. */
+  onNotFound?: (res: HttpResponse, req: HttpRequest) => Error | undefined
+}
+
+export class Redirector {
+  #router: Router
+  #readers: readonly LinkStore[]
+  #cache: QuickLRU<string, string> | undefined
+  #status: string
+  #maxCodeLength: number
+  #onNotFound: RedirectOptions['onNotFound']
+  hits = 0
+  misses = 0
+
+  constructor (options: RedirectOptions) {
+    this.#router = options.router
+    this.#readers = options.readers
+    this.#cache = options.cacheEntries > 0 ? new QuickLRU({ maxSize: options.cacheEntries }) : undefined
+    this.#status = statusLine(options.redirectStatus)
+    this.#maxCodeLength = options.maxCodeLength
+    this.#onNotFound = options.onNotFound
+  }
+
+  /** The target of a code, or undefined; a cache miss reads the shard's store. */
+  resolve (code: string): string | undefined {
+    const cached = this.#cache?.get(code)
+    if (cached !== undefined) {
+      this.hits++
+      return cached
+    }
+    this.misses++
+    if (!this.#isPossibleCode(code)) return undefined
+    const reader = this.#readers[this.#router.shardOfCode(code)] as LinkStore
+    const url = reader.getUrl(code)
+    if (url !== undefined) this.#cache?.set(code, url)
+    return url
+  }
+
+  handle = (res: HttpResponse, req: HttpRequest): void => {
+    const code = codeOfPath(req.getUrl())
+    const head = req.getMethod() === 'head'
+    const location = this.resolve(code)
+    if (location !== undefined) {
+      res.writeStatus(this.#status).writeHeader('Location', location)
+      if (head) res.endWithoutBody(0)
+      else res.end()
+      return
+    }
+    const limited = this.#onNotFound?.(res, req)
+    sendProblemNow(res, (limited as LinkNotFoundError | undefined) ?? new LinkNotFoundError(code), head)
+  }
+
+  #isPossibleCode (code: string): boolean {
+    if (code.length === 0 || code.length > this.#maxCodeLength) return false
+    for (let i = 0; i < code.length; i++) {
+      if (!isCodeChar(code.charCodeAt(i))) return false
+    }
+    return true
+  }
+}
+
+function codeOfPath (path: string): string {
+  const end = path.length > 1 && path.charCodeAt(path.length - 1) === 47 /* / */ ? path.length - 1 : path.length
+  return path.slice(1, end)
+}
+
+function isCodeChar (c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95
+}

@@ -1,0 +1,230 @@
+/**
+ * The front's handle on one shard: a piscina pool of exactly one worker
+ * thread, and a queue that turns every operation submitted during one
+ * event-loop turn into a single message. The thread hop costs tens of
+ * microseconds and a message of many operations costs little more than a
+ * message of one, so batching is what keeps the hop off the throughput.
+ *
+ * Limits, each answered with a 503 at once instead of an unbounded wait:
+ * - at most `maxQueuedOperations` operations queued or in the worker;
+ * - each message must be answered within `timeoutMs`, after which its
+ *   operations fail with SHARD_TIMEOUT (a create's outcome is then unknown);
+ * - the breaker, when open, rejects without calling the shard.
+ */
+import { Piscina } from 'piscina'
+import { ShardOverloadedError, ShardTimeoutError, ShardUnavailableError, ShortenerError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import {
+  RESULT_FAILED,
+  type BatchRequest, type BatchResponse, type OpKind, type ResultStatus, type ShardRequest, type ShardStats, type ShardWorkerData
+} from '../shard/protocol.ts'
+import { FailedCallResult, type ShardBreaker } from './breaker.ts'
+
+const WORKER_URL = new URL('../shard/worker.ts', import.meta.url).href
+
+export interface OpResult {
+  status: ResultStatus
+  code: string
+  url: string
+  createdAt: number
+}
+
+interface Waiter {
+  resolve: (result: OpResult) => void
+  reject: (error: Error) => void
+}
+
+export interface ShardClientOptions {
+  workerData: ShardWorkerData
+  maxQueuedOperations: number
+  maxBatchOperations: number
+  timeoutMs: number
+  breaker: ShardBreaker
+  logger: Logger
+}
+
+export class ShardClient {
+  readonly id: number
+  #pool: Piscina
+  #breaker: ShardBreaker
+  #logger: Logger
+  #maxQueued: number
+  #maxBatch: number
+  #timeoutMs: number
+  #kinds: OpKind[] = []
+  #args: string[] = []
+  #aliases: string[] = []
+  #waiters: Waiter[] = []
+  #outstanding = 0
+  #scheduled = false
+  #closed = false
+  #restarts = 0
+
+  constructor (options: ShardClientOptions) {
+    this.id = options.workerData.shard
+    this.#breaker = options.breaker
+    this.#logger = options.logger
+    this.#maxQueued = options.maxQueuedOperations
+    this.#maxBatch = options.maxBatchOperations
+    this.#timeoutMs = options.timeoutMs
+    this.#pool = new Piscina({
+      filename: WORKER_URL,
+      minThreads: 1,
+      maxThreads: 1,
+      // Several messages may wait on commits or flushes at once while the
+      // worker goes on serving reads; ordering is the worker's own business.
+      concurrentTasksPerWorker: 64,
+      // The default 'sync' parks an idle worker in Atomics.wait, which
+      // stalls the lmdb-js commits and flushes it is waiting on.
+      atomics: 'disabled',
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: options.workerData
+    })
+    this.#pool.on('error', (error: unknown) => {
+      this.#logger.error({ shard: this.id, err: error }, 'shard worker failed')
+    })
+    this.#pool.on('workerDestroy', () => {
+      if (this.#closed) return
+      this.#restarts++
+      this.#logger.warn({ shard: this.id, restarts: this.#restarts }, 'shard worker exited; piscina starts a new one')
+    })
+  }
+
+  /** Operations queued or in the worker. */
+  get outstanding (): number {
+    return this.#outstanding
+  }
+
+  get restarts (): number {
+    return this.#restarts
+  }
+
+  submit (kind: OpKind, arg: string, alias: string): Promise<OpResult> {
+    if (this.#outstanding >= this.#maxQueued) {
+      return Promise.reject(new ShardOverloadedError(this.id, this.#maxQueued))
+    }
+    this.#outstanding++
+    this.#kinds.push(kind)
+    this.#args.push(arg)
+    this.#aliases.push(alias)
+    const result = new Promise<OpResult>((resolve, reject) => { this.#waiters.push({ resolve, reject }) })
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(this.#flush)
+    }
+    return result
+  }
+
+  /** Resolves when the worker answers a round trip within the timeout. */
+  async ping (timeoutMs: number): Promise<void> {
+    await this.#runWithTimeout({ type: 'ping' }, timeoutMs)
+  }
+
+  async stats (timeoutMs: number): Promise<ShardStats> {
+    return await this.#runWithTimeout({ type: 'stats' }, timeoutMs) as ShardStats
+  }
+
+  /** Lets the worker finish in-flight writes and close its stores, then stops the thread. */
+  async close (): Promise<void> {
+    this.#closed = true
+    try {
+      await this.#runWithTimeout({ type: 'close' }, this.#timeoutMs)
+    } catch (error) {
+      this.#logger.error({ shard: this.id, err: error }, 'shard did not close its stores cleanly')
+    }
+    await this.#pool.destroy()
+  }
+
+  #flush = (): void => {
+    this.#scheduled = false
+    while (this.#kinds.length > 0) {
+      const take = Math.min(this.#kinds.length, this.#maxBatch)
+      const request: BatchRequest = {
+        type: 'batch',
+        kinds: this.#kinds.splice(0, take),
+        args: this.#args.splice(0, take),
+        aliases: this.#aliases.splice(0, take)
+      }
+      this.#send(request, this.#waiters.splice(0, take))
+    }
+  }
+
+  #send (request: BatchRequest, waiters: Waiter[]): void {
+    const run = this.#pool.run(request) as Promise<BatchResponse>
+    // The queue bound counts what the worker still holds, so a slot frees
+    // up when the worker answers, even after the front stopped waiting.
+    const release = (): void => { this.#outstanding -= waiters.length }
+    run.then(release, release)
+
+    this.#breaker.run(() => this.#awaitAnswer(run)).then(
+      (response) => { deliver(response, waiters) },
+      (error: unknown) => {
+        if (error instanceof FailedCallResult) {
+          deliver(error.response as BatchResponse, waiters)
+          return
+        }
+        const failure = error instanceof ShortenerError
+          ? error
+          : new ShardUnavailableError(this.id, describe(error), 1, { cause: error })
+        for (const waiter of waiters) waiter.reject(failure)
+      }
+    )
+  }
+
+  /** The worker's answer, failing on timeout or when the store failed a write, so the breaker counts it. */
+  async #awaitAnswer (run: Promise<BatchResponse>): Promise<BatchResponse> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new ShardTimeoutError(this.id, this.#timeoutMs)) }, this.#timeoutMs)
+    })
+    try {
+      const response = await Promise.race([run, timeout])
+      if (hasServerFailure(response)) throw new FailedCallResult(response)
+      return response
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async #runWithTimeout (request: ShardRequest, timeoutMs: number): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new ShardTimeoutError(this.id, timeoutMs)) }, timeoutMs)
+    })
+    try {
+      return await Promise.race([this.#pool.run(request), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+function deliver (response: BatchResponse, waiters: Waiter[]): void {
+  for (let i = 0; i < waiters.length; i++) {
+    const waiter = waiters[i] as Waiter
+    const status = response.statuses[i] as ResultStatus
+    if (status === RESULT_FAILED) {
+      const wire = response.errors[i]
+      waiter.reject(new ShortenerError(wire?.code ?? 'INTERNAL_ERROR', wire?.status ?? 500,
+        wire?.message ?? 'Shard returned a failure without details', wire?.fields ?? {}))
+      continue
+    }
+    waiter.resolve({
+      status,
+      code: response.codes[i] as string,
+      url: response.urls[i] as string,
+      createdAt: response.createdAt[i] as number
+    })
+  }
+}
+
+function hasServerFailure (response: BatchResponse): boolean {
+  for (const error of response.errors) {
+    if (error !== undefined && error.status >= 500) return true
+  }
+  return false
+}
+
+function describe (error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,167 @@
+/**
+ * Assembles and runs the service: meta store and deployment constants, one
+ * shard worker per shard, the front's readers and routes, and the listening
+ * socket; and takes it all down again in order on close.
+ */
+import { mkdirSync } from 'node:fs'
+import uWS, { type us_listen_socket } from 'uWebSockets.js'
+import { CodeCodec, MAX_CODE_LENGTH } from './codec/code.ts'
+import type { Config } from './config/schema.ts'
+import { FrontApp, type RequestHooks } from './front/app.ts'
+import { ShardBreaker, type BreakerStateName } from './front/breaker.ts'
+import { LinkService } from './front/links.ts'
+import { Redirector } from './front/redirect.ts'
+import { ShardClient } from './front/shard-client.ts'
+import { RESERVED_ALIASES } from './links/alias.ts'
+import { createLogger, type Logger } from './log.ts'
+import { Router } from './routing/router.ts'
+import { LmdbLinkStore } from './store/lmdb.ts'
+import { MetaStore } from './store/meta.ts'
+
+export interface Server {
+  readonly port: number
+  /** Base of this server's own URLs, e.g. `http://127.0.0.1:PORT/`. */
+  readonly origin: string
+  readonly config: Config
+  readonly shards: readonly ShardClient[]
+  readonly breakers: readonly ShardBreaker[]
+  readonly front: FrontApp
+  readonly redirector: Redirector
+  readonly router: Router
+  /** Stops accepting, lets in-flight requests finish, closes stores; idempotent. */
+  close (): Promise<void>
+}
+
+export interface ServerOptions {
+  logger?: Logger
+  /** Extra request hooks (rate limits, metrics), composed by the caller. */
+  hooks?: RequestHooks
+  /** Called with each breaker's state changes. */
+  onBreakerChange?: (shard: number, state: BreakerStateName) => void
+  metrics?: (server: Server) => () => Promise<{ contentType: string, body: string }>
+}
+
+const READY_TIMEOUT_MS = 2000
+
+export async function startServer (config: Config, options: ServerOptions = {}): Promise<Server> {
+  const logger = options.logger ?? createLogger(config.logLevel)
+  mkdirSync(config.dataDir, { recursive: true })
+
+  const meta = new MetaStore(config.dataDir)
+  const constants = meta.loadConstants({ slots: config.slots, shards: config.shards })
+  const codec = new CodeCodec({ key: constants.permutationKey, slots: constants.slots })
+  const router = new Router({ codec, slots: constants.slots, shards: constants.shards })
+
+  const breakers = Array.from({ length: config.shards }, (_, shard) => new ShardBreaker(shard, config.breaker, (state) => {
+    logger.warn({ shard, state }, 'shard breaker changed state')
+    options.onBreakerChange?.(shard, state)
+  }))
+  const shards = breakers.map((breaker, shard) => new ShardClient({
+    workerData: {
+      shard,
+      dataDir: config.dataDir,
+      slots: constants.slots,
+      permutationKey: constants.permutationKey,
+      durability: config.durability,
+      cacheEntries: config.cache.shardEntries,
+      leaseSize: config.lease.size,
+      mapSizeBytes: config.shard.mapSizeBytes,
+      retry: config.retry,
+      logLevel: config.logLevel
+    },
+    maxQueuedOperations: config.shard.maxQueuedOperations,
+    maxBatchOperations: config.shard.maxBatchOperations,
+    timeoutMs: config.shard.timeoutMs,
+    breaker,
+    logger
+  }))
+
+  try {
+    await Promise.all(shards.map((shard) => shard.ping(Math.max(config.shard.timeoutMs, 30_000))))
+  } catch (error) {
+    await Promise.allSettled(shards.map((shard) => shard.close()))
+    await meta.close()
+    throw error
+  }
+
+  const readers = shards.map((_, shard) => new LmdbLinkStore({ dataDir: config.dataDir, shard, mapSizeBytes: config.shard.mapSizeBytes }))
+  const baseUrl = new URL(config.baseUrl)
+  const links = new LinkService({
+    router,
+    shards,
+    baseUrl: config.baseUrl,
+    targetRules: { maxUrlLength: config.maxUrlLength, allowedSchemes: config.allowedSchemes, baseUrl },
+    aliasRules: { minLength: config.alias.minLength, maxLength: config.alias.maxLength, reserved: new Set(RESERVED_ALIASES) },
+    maxBatchSize: config.maxBatchSize
+  })
+  const redirector = new Redirector({
+    router,
+    readers,
+    cacheEntries: config.cache.frontEntries,
+    redirectStatus: config.redirectStatus,
+    maxCodeLength: Math.max(MAX_CODE_LENGTH, config.alias.maxLength)
+  })
+
+  const isReady = async (): Promise<{ ready: boolean, detail: Record<string, unknown> }> => {
+    const states = await Promise.all(shards.map(async (shard, i) => {
+      const breaker = (breakers[i] as ShardBreaker).state
+      try {
+        await shard.ping(READY_TIMEOUT_MS)
+        return { shard: i, answering: true, breaker }
+      } catch {
+        return { shard: i, answering: false, breaker }
+      }
+    }))
+    return { ready: states.every((s) => s.answering && s.breaker !== 'open'), detail: { shards: states } }
+  }
+
+  let server: Server | undefined
+  const front = new FrontApp({
+    links,
+    redirector,
+    limits: { maxBodyBytes: config.maxBodyBytes },
+    logger,
+    hooks: options.hooks ?? {},
+    isReady,
+    metrics: options.metrics === undefined ? undefined : (...args) => (options.metrics as NonNullable<ServerOptions['metrics']>)(server as Server)(...args)
+  })
+
+  const listenSocket = await listen(front, config.host, config.port)
+  const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket)
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      logger.info({ inFlight: front.inFlight }, 'stopping: draining in-flight requests')
+      front.startDraining()
+      uWS.us_listen_socket_close(listenSocket)
+      const idle = await Promise.race([
+        front.idle().then(() => true),
+        new Promise<false>((resolve) => setTimeout(resolve, config.shutdownGraceMs, false).unref())
+      ])
+      if (!idle) logger.warn({ inFlight: front.inFlight, shutdownGraceMs: config.shutdownGraceMs }, 'grace period over; closing with requests in flight')
+      front.app.close()
+      await Promise.all(shards.map((shard) => shard.close()))
+      for (const breaker of breakers) breaker.dispose()
+      await Promise.all(readers.map((reader) => reader.close()))
+      await meta.close()
+      logger.info('stopped')
+    })()
+    return closing
+  }
+
+  server = { port, origin, config, shards, breakers, front, redirector, router, close }
+  logger.info({ port, host: config.host, shards: config.shards, slots: constants.slots, durability: config.durability }, 'listening')
+  return server
+}
+
+function listen (front: FrontApp, host: string, port: number): Promise<us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    front.app.listen(host, port, (socket) => {
+      if (socket === false) reject(new Error(`Failed to listen on ${host}:${port}; is the port in use?`))
+      else resolve(socket)
+    })
+  })
+}

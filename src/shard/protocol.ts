@@ -1,0 +1,85 @@
+/**
+ * Messages between the front and a shard worker. One message carries every
+ * operation the front queued for that shard in one event-loop turn, as
+ * parallel arrays rather than one object per operation: structured cloning
+ * of a few flat arrays costs far less than of many small objects, and the
+ * thread hop, not the store, is what each message pays for.
+ */
+
+export const OP_GET = 0
+export const OP_CREATE = 1
+export const OP_CREATE_ALIAS = 2
+
+export type OpKind = typeof OP_GET | typeof OP_CREATE | typeof OP_CREATE_ALIAS
+
+export interface BatchRequest {
+  type: 'batch'
+  kinds: OpKind[]
+  /** The code for OP_GET, the normalized target for the creates. */
+  args: string[]
+  /** The alias for OP_CREATE_ALIAS, '' otherwise. */
+  aliases: string[]
+}
+
+export interface ControlRequest {
+  type: 'ping' | 'stats' | 'close'
+}
+
+export type ShardRequest = BatchRequest | ControlRequest
+
+export const RESULT_CREATED = 0
+export const RESULT_EXISTED = 1
+export const RESULT_FOUND = 2
+export const RESULT_NOT_FOUND = 3
+export const RESULT_FAILED = 4
+
+export type ResultStatus =
+  | typeof RESULT_CREATED
+  | typeof RESULT_EXISTED
+  | typeof RESULT_FOUND
+  | typeof RESULT_NOT_FOUND
+  | typeof RESULT_FAILED
+
+/** A ShortenerError reduced to what survives structured cloning. */
+export interface WireError {
+  code: string
+  status: number
+  message: string
+  fields: Record<string, unknown>
+}
+
+export interface BatchResponse {
+  statuses: ResultStatus[]
+  codes: string[]
+  urls: string[]
+  createdAt: number[]
+  /** Set only where the status is RESULT_FAILED. */
+  errors: Array<WireError | undefined>
+}
+
+export interface ShardStats {
+  shard: number
+  links: number
+  storeBytes: number
+  cacheHits: number
+  cacheMisses: number
+  leasesGranted: number
+  /** Sequence numbers left in the current lease. */
+  leaseRemaining: number
+  flushes: number
+  flushSecondsTotal: number
+  storeErrors: number
+}
+
+export interface ShardWorkerData {
+  shard: number
+  dataDir: string
+  slots: number
+  permutationKey: Uint8Array
+  durability: 'flush' | 'commit'
+  cacheEntries: number
+  leaseSize: number
+  mapSizeBytes: number
+  retry: { attempts: number, baseDelayMs: number, maxDelayMs: number }
+  logLevel: string
+}

@@ -1,0 +1,56 @@
+/**
+ * Entry point of a shard worker thread (loaded by piscina). It opens the
+ * shard's store and the shared meta store once, then runs every message the
+ * front sends. The pool has exactly one thread per shard, so this module's
+ * state is the actor's state.
+ */
+import { workerData } from 'piscina'
+import { createLogger, RateLimitedLog } from '../log.ts'
+import { LmdbLinkStore } from '../store/lmdb.ts'
+import { MetaStore } from '../store/meta.ts'
+import { Shard } from './shard.ts'
+import type { BatchResponse, ShardRequest, ShardStats, ShardWorkerData } from './protocol.ts'
+
+const data = workerData as ShardWorkerData
+const logger = createLogger(data.logLevel, { shard: data.shard })
+const errorLog = new RateLimitedLog(logger)
+
+// lmdb-js 3.5 raises an unhandled rejection for a failed commit in addition
+// to rejecting the write's own promise, which the shard already answers.
+// Left alone, that second report would kill this thread.
+process.on('unhandledRejection', (reason) => {
+  errorLog.error('unhandled-rejection', { err: reason }, 'unhandled rejection in shard worker')
+})
+
+const meta = new MetaStore(data.dataDir)
+const store = new LmdbLinkStore({ dataDir: data.dataDir, shard: data.shard, mapSizeBytes: data.mapSizeBytes })
+const shard = new Shard({
+  shard: data.shard,
+  store,
+  leaser: meta,
+  permutationKey: data.permutationKey,
+  slots: data.slots,
+  durability: data.durability,
+  cacheEntries: data.cacheEntries,
+  leaseSize: data.leaseSize,
+  retry: data.retry,
+  onLease: (start, size) => { logger.info({ start, size }, 'range lease granted') },
+  onStoreRetry: (error, attempt) => { errorLog.error('store-retry', { err: error, attempt }, 'store write failed, retrying') }
+})
+
+export default async function handle (request: ShardRequest): Promise<BatchResponse | ShardStats | true> {
+  switch (request.type) {
+    case 'batch':
+      return await shard.execute(request)
+    case 'ping':
+      return true
+    case 'stats':
+      return shard.stats()
+    case 'close':
+      await shard.close()
+      await meta.close()
+      logger.flush()
+      return true
+  }
+}
+

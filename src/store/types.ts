@@ -1,0 +1,37 @@
+/**
+ * The record a shard stores per link, and the interface a shard's store
+ * offers. The shard worker is the only writer of its store (the actor rule);
+ * the front thread may read committed data through the same interface.
+ */
+
+export const KIND_GENERATED = 0
+export const KIND_ALIAS = 1
+
+export interface LinkRecord {
+  /** Normalized target, exactly as `Location` will carry it. */
+  url: string
+  /** Creation time, milliseconds since the epoch. */
+  createdAt: number
+  kind: typeof KIND_GENERATED | typeof KIND_ALIAS
+}
+
+export interface LinkStore {
+  getLink (code: string): LinkRecord | undefined
+  /** Target URL of a code, or undefined; the redirect path calls this. */
+  getUrl (code: string): string | undefined
+  /** Code stored for a normalized URL's digest, or undefined. */
+  getCodeByUrlKey (urlKey: Uint8Array): string | undefined
+  /**
+   * Writes a link (and, for a generated code, its URL index entry) in one
+   * transaction unless the code exists. Resolves to false when the code was
+   * taken, true once the write is committed.
+   */
+  insertLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<boolean>
+  /** Resolves once every write committed so far is on disk. */
+  flushed (): Promise<void>
+  /** Number of links stored. */
+  countLinks (): number
+  /** Bytes the store occupies on disk, as far as the store can tell. */
+  sizeBytes (): number
+  close (): Promise<void>
+}

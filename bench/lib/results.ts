@@ -1,0 +1,140 @@
+/**
+ * The shape of bench/results/latest.json and the arithmetic on it: ratios
+ * between servers and the targets table. Kept free of I/O so it can be tested
+ * on hand-made results.
+ */
+
+/** One load run against one server. */
+export interface Measurement {
+  server: string
+  tool: string
+  /** Requests per second; for create-batch, links per second. */
+  rps?: number
+  requests?: number
+  /** Responses outside 2xx/3xx plus socket errors and failed links. */
+  errors?: number
+  p50Ms?: number
+  p99Ms?: number
+  /** How the percentiles were taken, for example `h2load --log-file, uncorrected`. */
+  latencyMethod?: string
+  serverCpuSeconds?: number
+  serverCores?: number
+  serverBusiestThreadCores?: number
+  cpuSecondsPer100k?: number
+  clientCores?: number
+  clientBusiestThreadCores?: number
+  /** Which side used up a core or the machine, in words. */
+  saturation?: string
+  peakRssBytes?: number
+  bytesOnDisk?: number
+  bytesPerLink?: number
+  linksStored?: number
+  p99AtHalfRateMs?: number
+  halfRateOfferedRps?: number
+  halfRateMeasuredRps?: number
+  error?: string
+}
+
+export interface Scenario extends Measurement {
+  vsCeiling?: number
+  vsReference?: number
+  product?: Measurement
+  ceiling?: Measurement
+  reference?: Measurement
+  note?: string
+}
+
+export type TargetStatus = 'met' | 'missed' | 'missing'
+
+export interface Target {
+  name: string
+  comparison: '>=' | '<='
+  threshold: number
+  unit: string
+  measured?: number
+  status: TargetStatus
+  note?: string
+}
+
+export const SCENARIO_NAMES = [
+  'redirect-hot',
+  'redirect-uniform',
+  'create-single',
+  'create-single-commit',
+  'create-batch',
+  'create-batch-commit',
+  'mixed',
+  'shards-1',
+  'shards-2',
+  'shards-4',
+  'shards-8'
+] as const
+
+export type ScenarioName = typeof SCENARIO_NAMES[number]
+
+/** Returns a / b, or undefined when either is missing or b is not positive. */
+export function ratio (a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return undefined
+  return a / b
+}
+
+/** Builds a scenario entry: the product's figures at the top, each server's run below, and the ratios. */
+export function buildScenario (runs: { product?: Measurement, ceiling?: Measurement, reference?: Measurement }, note?: string): Scenario {
+  const scenario: Scenario = { ...(runs.product ?? {}) } as Scenario
+  scenario.vsCeiling = ratio(runs.product?.rps, runs.ceiling?.rps)
+  scenario.vsReference = ratio(runs.product?.rps, runs.reference?.rps)
+  if (runs.product !== undefined) scenario.product = runs.product
+  if (runs.ceiling !== undefined) scenario.ceiling = runs.ceiling
+  if (runs.reference !== undefined) scenario.reference = runs.reference
+  if (note !== undefined) scenario.note = note
+  return scenario
+}
+
+export function evaluate (measured: number | undefined, comparison: '>=' | '<=', threshold: number): TargetStatus {
+  if (measured === undefined || !Number.isFinite(measured)) return 'missing'
+  const met = comparison === '>=' ? measured >= threshold : measured <= threshold
+  return met ? 'met' : 'missed'
+}
+
+function target (name: string, comparison: '>=' | '<=', threshold: number, unit: string, measured: number | undefined, note?: string): Target {
+  const row: Target = { name, comparison, threshold, unit, status: evaluate(measured, comparison, threshold) }
+  if (measured !== undefined) row.measured = measured
+  if (note !== undefined) row.note = note
+  return row
+}
+
+/** Returns (best - worst) / best over the given throughputs, or undefined if any is missing. */
+export function spread (values: ReadonlyArray<number | undefined>): number | undefined {
+  if (values.length === 0 || values.some((v) => v === undefined || !(v > 0))) return undefined
+  const numbers = values as number[]
+  const best = Math.max(...numbers)
+  return (best - Math.min(...numbers)) / best
+}
+
+export interface StartupFigure {
+  ms?: number
+  links: number
+}
+
+export const REQUIRED_STARTUP_LINKS = 1_000_000
+
+/** The targets table. Thresholds are fixed here and only ever raised. */
+export function computeTargets (scenarios: Partial<Record<ScenarioName, Scenario>>, startup: StartupFigure | undefined): Target[] {
+  const startupNote = startup !== undefined && startup.links < REQUIRED_STARTUP_LINKS
+    ? `measured with ${startup.links} links, not ${REQUIRED_STARTUP_LINKS}`
+    : undefined
+  const shardRps = (['shards-1', 'shards-2', 'shards-4', 'shards-8'] as const).map((name) => scenarios[name]?.rps)
+
+  return [
+    target('hot redirects vs ceiling', '>=', 0.90, '×', scenarios['redirect-hot']?.vsCeiling),
+    target('uniform redirects vs ceiling', '>=', 0.75, '×', scenarios['redirect-uniform']?.vsCeiling),
+    target('hot redirects vs reference', '>=', 3, '×', scenarios['redirect-hot']?.vsReference),
+    target('uniform redirects vs reference', '>=', 3, '×', scenarios['redirect-uniform']?.vsReference),
+    target('single creates vs reference (flush vs FULL)', '>=', 5, '×', scenarios['create-single']?.vsReference),
+    target('single creates vs reference (commit vs NORMAL)', '>=', 5, '×', scenarios['create-single-commit']?.vsReference),
+    target('batch import', '>=', 100_000, 'links/s', scenarios['create-batch']?.rps),
+    target('p99 at half max rps (hot redirects)', '<=', 2, 'ms', scenarios['redirect-hot']?.p99AtHalfRateMs),
+    target('start to ready with 1M links', '<=', 1000, 'ms', startup?.ms, startupNote),
+    target('shards 1→8 rps spread (best−worst)/best', '<=', 0.15, '', spread(shardRps))
+  ]
+}

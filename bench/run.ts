@@ -1,0 +1,374 @@
+/**
+ * `npm run bench`: loads the ceiling, the product and the reference one after
+ * another with the same tools and settings, then writes
+ * bench/results/latest.json and latest.md and prints the tables.
+ * docs/benchmarks.md describes the method. Every child process is stopped on
+ * exit, on SIGINT and when the time limit runs out.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stopAllChildren } from './lib/children.ts'
+import { diskUsageBytes } from './lib/disk.ts'
+import { cpuFields, measureLoad, type LoadSettings } from './lib/load.ts'
+import { describeMachine, toolInstalled } from './lib/machine.ts'
+import { BENCH_HELP, parseBenchOptions, type BenchConfig } from './lib/options.ts'
+import { preload } from './lib/preload.ts'
+import { CpuWindow, readPeakRssBytes } from './lib/proc.ts'
+import { renderMarkdown, type BenchReport } from './lib/report.ts'
+import { buildScenario, computeTargets, SCENARIO_NAMES, type Measurement, type Scenario, type ScenarioName, type StartupFigure } from './lib/results.ts'
+import { productAvailable, REPO_ROOT, startCeiling, startProduct, startReference, type ServerHandle } from './lib/servers.ts'
+import { sampleZipfCodes, syntheticCodes, writeCodeFile } from './lib/uri-file.ts'
+
+type Side = 'product' | 'ceiling' | 'reference'
+type Runs = Partial<Record<ScenarioName, Partial<Record<Side, Measurement>>>>
+
+const RESULTS_DIR = join(REPO_ROOT, 'bench/results')
+const START_TIMEOUT_MS = 60_000
+/** Length of the stand-in codes that the ceiling gets, the product's generated code length. */
+const CODE_LENGTH = 7
+
+const parsed = parseBenchOptions(process.argv.slice(2))
+if (parsed === 'help') {
+  process.stdout.write(BENCH_HELP)
+  process.exit(0)
+}
+const config: BenchConfig = parsed
+
+const machine = describeMachine()
+const hasH2load = toolInstalled(machine.tools.h2load as string)
+const hasWrk = toolInstalled(machine.tools.wrk as string)
+const workDir = mkdtempSync(join(tmpdir(), 'shortener-bench-'))
+const startedMs = performance.now()
+const runs: Runs = {}
+const notes: string[] = []
+let startup: StartupFigure | undefined
+const startupDetails: Record<string, unknown> = {}
+let finished = false
+
+const settings: LoadSettings = {
+  connections: config.connections,
+  clientThreads: config.clientThreads,
+  durationSeconds: config.durationSeconds,
+  warmupSeconds: config.warmupSeconds,
+  hasH2load,
+  hasWrk,
+  workDir,
+  seed: config.seed,
+  cpus: machine.cpus
+}
+
+const report: BenchReport = {
+  machine,
+  startedAt: new Date().toISOString(),
+  quick: config.quick,
+  tool: {
+    'redirect-hot, shards-N, p99 at ½ max': hasH2load ? 'h2load --h1 -i (replay)' : (hasWrk ? 'wrk (random pick from the same sample)' : 'autocannon'),
+    'redirect-uniform, create-single, mixed': hasWrk ? 'wrk + Lua' : 'autocannon',
+    'create-batch': 'bench fetch client (batch API)'
+  },
+  settings: { ...config },
+  scenarios: {},
+  targets: [],
+  notes
+}
+
+function log (message: string): void {
+  const seconds = ((performance.now() - startedMs) / 1000).toFixed(1)
+  process.stderr.write(`[${seconds.padStart(6)} s] ${message}\n`)
+}
+
+function remainingMs (): number {
+  return config.timeLimitMs - (performance.now() - startedMs)
+}
+
+function record (scenario: ScenarioName, side: Side, measurement: Measurement): void {
+  const entry = runs[scenario] ?? {}
+  entry[side] = measurement
+  runs[scenario] = entry
+  const figure = measurement.error === undefined
+    ? `${Math.round(measurement.rps ?? 0)} ${scenario.startsWith('create-batch') ? 'links' : 'req'}/s, p99 ${measurement.p99Ms?.toFixed(2) ?? '–'} ms; ${measurement.saturation ?? ''}`
+    : `failed: ${measurement.error.split('\n')[0]}`
+  log(`${scenario} on ${measurement.server}: ${figure}`)
+}
+
+/** Runs one step; a failure is noted and the run goes on with the next step. */
+async function step (name: string, minimumMs: number, body: () => Promise<void>): Promise<void> {
+  if (remainingMs() < minimumMs) {
+    notes.push(`Skipped "${name}": not enough time left within the run's limit.`)
+    log(`skip ${name} (time limit)`)
+    return
+  }
+  try {
+    await body()
+  } catch (error) {
+    const message = (error as Error).message
+    notes.push(`"${name}" failed: ${message.split('\n')[0]}`)
+    log(`${name} failed: ${message}`)
+  }
+}
+
+function loadMs (): number {
+  return (config.durationSeconds + config.warmupSeconds) * 1000 + 2000
+}
+
+async function withServer (start: () => Promise<ServerHandle>, body: (server: ServerHandle) => Promise<void>): Promise<void> {
+  const server = await start()
+  log(`started ${server.label}: ready in ${server.spawnToReadyMs.toFixed(0)} ms`)
+  try {
+    await body(server)
+  } finally {
+    await server.stop()
+  }
+}
+
+/** Imports `links` links through the batch API and measures it as a create-batch run. */
+async function preloadMeasured (server: ServerHandle, links: number, prefix: string): Promise<{ codes: string[], measurement: Measurement }> {
+  const window = new CpuWindow(server.pid)
+  const result = await preload({
+    origin: server.origin,
+    links,
+    batchSize: config.batchSize,
+    concurrency: config.preloadConcurrency,
+    prefix,
+    timeoutMs: Math.max(Math.floor(remainingMs() - 5000), 1000)
+  })
+  const serverCpu = window.stop()
+  if (!result.complete) notes.push(`${server.label}: preload stopped at ${result.codes.length} of ${links} links (time limit).`)
+
+  const clientCpu = {
+    cpuSeconds: result.clientCpuSeconds,
+    wallSeconds: result.wallSeconds,
+    cores: result.clientCpuSeconds / result.wallSeconds,
+    busiestThreadCores: result.clientCpuSeconds / result.wallSeconds,
+    busiestThreadName: 'bench'
+  }
+  const measurement: Measurement = {
+    server: server.label,
+    tool: `fetch client, ${config.batchSize} links a request, ${config.preloadConcurrency} in flight`,
+    rps: result.linksPerSecond,
+    requests: result.requests,
+    errors: result.failedLinks,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    latencyMethod: 'per batch request',
+    ...cpuFields(serverCpu, clientCpu, result.linksPerSecond, machine.cpus),
+    peakRssBytes: readPeakRssBytes(server.pid),
+    linksStored: result.codes.length
+  }
+  if (server.dataDir !== undefined && result.codes.length > 0) {
+    measurement.bytesOnDisk = diskUsageBytes(server.dataDir)
+    measurement.bytesPerLink = measurement.bytesOnDisk / result.codes.length
+  }
+  return { codes: result.codes, measurement }
+}
+
+/** Adds "p99 at half the measured max rps" to a redirect measurement, with h2load's fixed per-connection rate. */
+async function addHalfRate (server: ServerHandle, codes: readonly string[], measurement: Measurement): Promise<void> {
+  if (!hasH2load) {
+    notes.push('p99 at half max rps needs h2load (--rps); not measured.')
+    return
+  }
+  if (measurement.rps === undefined || measurement.error !== undefined) return
+  const offered = measurement.rps / 2
+  const half = await measureLoad(server, { kind: 'replay', codes, totalRate: offered }, settings)
+  if (half.error !== undefined) throw new Error(half.error)
+  measurement.p99AtHalfRateMs = half.p99Ms
+  measurement.halfRateOfferedRps = Math.max(1, Math.round(offered / config.connections)) * config.connections
+  measurement.halfRateMeasuredRps = half.rps
+  log(`  ${server.label}: p99 at ${Math.round(half.rps ?? 0)} req/s (half of max) = ${half.p99Ms?.toFixed(2)} ms`)
+}
+
+function zipfSample (codes: readonly string[]): string[] {
+  return sampleZipfCodes(codes, { count: config.uriCount, exponent: config.zipfExponent, seed: config.seed })
+}
+
+function codeFile (name: string, codes: readonly string[]): string {
+  const path = join(workDir, name)
+  writeCodeFile(path, codes)
+  return path
+}
+
+async function benchCeiling (): Promise<void> {
+  const codes = syntheticCodes(config.links, CODE_LENGTH, config.seed)
+  const hot = zipfSample(codes)
+  const allCodes = codeFile('ceiling-codes.txt', codes)
+
+  await withServer(async () => await startCeiling(`https://example.com/bench/p/${config.links - 1}`, START_TIMEOUT_MS), async (server) => {
+    const hotRun = await measureLoad(server, { kind: 'replay', codes: hot }, settings)
+    record('redirect-hot', 'ceiling', hotRun)
+    await step('ceiling p99 at half max', loadMs(), async () => await addHalfRate(server, hot, hotRun))
+    await step('ceiling redirect-uniform', loadMs(), async () => {
+      record('redirect-uniform', 'ceiling', await measureLoad(server, { kind: 'random-get', codeFile: allCodes }, settings))
+    })
+  })
+}
+
+type Target = 'product' | 'reference'
+
+interface MainSuite {
+  side: Target
+  start: (dataDir: string, smallCache: boolean) => Promise<ServerHandle>
+}
+
+/** Preload, hot redirects, creates, mix; then a restart with a small cache for uniform redirects and start-up time. */
+async function benchMain (suite: MainSuite): Promise<void> {
+  const dataDir = join(workDir, `${suite.side}-main`)
+  let codes: string[] = []
+
+  await withServer(async () => await suite.start(dataDir, false), async (server) => {
+    const loaded = await preloadMeasured(server, config.links, 'p')
+    codes = loaded.codes
+    record('create-batch', suite.side, loaded.measurement)
+    if (codes.length === 0) throw new Error('preload stored no links')
+
+    const hot = zipfSample(codes)
+    await step(`${suite.side} redirect-hot`, loadMs(), async () => {
+      const hotRun = await measureLoad(server, { kind: 'replay', codes: hot }, settings)
+      hotRun.bytesPerLink = loaded.measurement.bytesPerLink
+      record('redirect-hot', suite.side, hotRun)
+      await step(`${suite.side} p99 at half max`, loadMs(), async () => await addHalfRate(server, hot, hotRun))
+    })
+    await step(`${suite.side} create-single`, loadMs(), async () => {
+      record('create-single', suite.side, await measureLoad(server, { kind: 'create', runTag: `${suite.side}-single` }, settings))
+    })
+    await step(`${suite.side} mixed`, loadMs(), async () => {
+      const file = codeFile(`${suite.side}-hot-codes.txt`, hot)
+      record('mixed', suite.side, await measureLoad(server, { kind: 'mixed', codeFile: file, runTag: `${suite.side}-mixed`, createPercent: config.createPercent }, settings))
+    })
+  })
+
+  await step(`${suite.side} restart with a small cache, redirect-uniform`, loadMs() + 5000, async () => {
+    const allCodes = codeFile(`${suite.side}-codes.txt`, codes)
+    await withServer(async () => await suite.start(dataDir, true), async (server) => {
+      startupDetails[suite.side] = { spawnToListeningMs: server.spawnToListeningMs, spawnToReadyMs: server.spawnToReadyMs, links: codes.length }
+      if (suite.side === 'product') startup = { ms: server.spawnToReadyMs, links: codes.length }
+      const uniform = await measureLoad(server, { kind: 'random-get', codeFile: allCodes }, settings)
+      uniform.bytesPerLink = runs['create-batch']?.[suite.side]?.bytesPerLink
+      record('redirect-uniform', suite.side, uniform)
+    })
+  })
+}
+
+/** Creates at the weaker durability: the product's `commit` against the reference's synchronous=NORMAL. */
+async function benchCommitDurability (side: Target, start: (dataDir: string) => Promise<ServerHandle>): Promise<void> {
+  await withServer(async () => await start(join(workDir, `${side}-commit`)), async (server) => {
+    const loaded = await preloadMeasured(server, config.smallLinks, 'c')
+    record('create-batch-commit', side, loaded.measurement)
+    await step(`${side} create-single-commit`, loadMs(), async () => {
+      record('create-single-commit', side, await measureLoad(server, { kind: 'create', runTag: `${side}-commit` }, settings))
+    })
+  })
+}
+
+async function benchShardCounts (): Promise<void> {
+  for (const shards of config.shardCounts) {
+    const name = `shards-${shards}` as ScenarioName
+    await step(`product ${name}`, loadMs() + 5000, async () => {
+      const dataDir = join(workDir, `product-${name}`)
+      await withServer(async () => await startProduct({ dataDir, shards, durability: 'flush' }, START_TIMEOUT_MS), async (server) => {
+        const loaded = await preloadMeasured(server, config.smallLinks, 's')
+        record(name, 'product', await measureLoad(server, { kind: 'replay', codes: zipfSample(loaded.codes) }, settings))
+      })
+    })
+  }
+}
+
+function smallCacheArgs (): string[] {
+  const entries = String(config.smallCacheEntries)
+  return ['--cache.front-entries', entries, '--cache.shard-entries', entries]
+}
+
+function buildReport (incomplete?: string): void {
+  const scenarios: Partial<Record<ScenarioName, Scenario>> = {}
+  const hotCeiling = runs['redirect-hot']?.ceiling
+  for (const name of SCENARIO_NAMES) {
+    const entry = runs[name]
+    if (entry === undefined) continue
+    const withCeiling = name.startsWith('shards-') && hotCeiling !== undefined ? { ...entry, ceiling: hotCeiling } : entry
+    scenarios[name] = buildScenario(withCeiling)
+  }
+  report.scenarios = scenarios
+  report.startup = startupDetails
+  report.targets = computeTargets(scenarios, startup)
+  report.finishedAt = new Date().toISOString()
+  if (incomplete !== undefined) report.incomplete = incomplete
+}
+
+function previousMicro (): unknown {
+  const path = join(RESULTS_DIR, 'latest.json')
+  if (!existsSync(path)) return undefined
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { micro?: unknown }).micro
+  } catch {
+    return undefined
+  }
+}
+
+async function finish (incomplete?: string): Promise<void> {
+  if (finished) return
+  finished = true
+  await stopAllChildren()
+  buildReport(incomplete)
+
+  const micro = previousMicro()
+  if (micro !== undefined) report.micro = micro
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
+  const markdown = renderMarkdown(report)
+  writeFileSync(join(RESULTS_DIR, 'latest.md'), markdown)
+  process.stdout.write('\n' + markdown)
+  log(`wrote bench/results/latest.json and latest.md`)
+
+  if (!config.keepData) rmSync(workDir, { recursive: true, force: true })
+  else log(`kept data in ${workDir}`)
+}
+
+async function main (): Promise<void> {
+  if (!hasH2load || !hasWrk) {
+    const missing = [hasH2load ? undefined : 'h2load', hasWrk ? undefined : 'wrk'].filter(Boolean).join(' and ')
+    const message = `${missing} not installed (apt-get install nghttp2-client wrk); autocannon stands in, so figures near the top are limited by the load tool.`
+    notes.push(message)
+    log(message)
+  }
+  log(`${config.quick ? 'quick' : 'full'} run: ${config.links} links, ${config.durationSeconds} s per load, ${config.connections} connections, work dir ${workDir}`)
+
+  const watchdog = setTimeout(() => {
+    log('time limit reached, stopping')
+    finish(`stopped by the time limit of ${config.timeLimitMs / 1000} s`).finally(() => process.exit(1))
+  }, config.timeLimitMs)
+
+  await step('ceiling', 0, benchCeiling)
+
+  if (productAvailable()) {
+    const startMain = async (dataDir: string, smallCache: boolean): Promise<ServerHandle> => await startProduct({
+      dataDir,
+      shards: config.shards,
+      durability: 'flush',
+      ...(smallCache ? { extraArgs: smallCacheArgs() } : {})
+    }, START_TIMEOUT_MS)
+    await step('product', 10_000, async () => await benchMain({ side: 'product', start: startMain }))
+    await step('product commit durability', 10_000, async () => await benchCommitDurability('product',
+      async (dataDir) => await startProduct({ dataDir, shards: config.shards, durability: 'commit' }, START_TIMEOUT_MS)))
+    await benchShardCounts()
+  } else {
+    notes.push('The product (src/cli/serve.ts and src/server.ts) does not exist yet: only the ceiling and the reference ran.')
+    log('product not found, skipping it')
+  }
+
+  await step('reference', 10_000, async () => await benchMain({
+    side: 'reference',
+    start: async (dataDir, smallCache) => await startReference(dataDir, 'FULL', smallCache ? config.smallCacheEntries * 2 : 100_000, START_TIMEOUT_MS)
+  }))
+  await step('reference NORMAL', 5_000, async () => await benchCommitDurability('reference',
+    async (dataDir) => await startReference(dataDir, 'NORMAL', 100_000, START_TIMEOUT_MS)))
+
+  clearTimeout(watchdog)
+  await finish()
+}
+
+main().catch(async (error: unknown) => {
+  log(`bench failed: ${(error as Error).stack ?? String(error)}`)
+  await finish(`failed: ${(error as Error).message}`)
+  process.exit(1)
+})

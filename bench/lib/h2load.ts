@@ -58,8 +58,10 @@ export function parseH2loadLog (text: string): LatencySummary {
   while (start < text.length) {
     let end = text.indexOf('\n', start)
     if (end < 0) end = text.length
-    const secondTab = text.lastIndexOf('\t', end)
-    if (secondTab > start) {
+    // A line has three fields; one cut short when h2load was stopped has fewer and is skipped.
+    const firstTab = text.indexOf('\t', start)
+    const secondTab = firstTab < 0 ? -1 : text.indexOf('\t', firstTab + 1)
+    if (secondTab > start && secondTab < end) {
       const micros = Number(text.slice(secondTab + 1, end))
       if (Number.isFinite(micros)) durations.push(micros / 1000)
     }
@@ -85,7 +87,7 @@ export interface H2loadArgs {
   durationSeconds: number
   warmupSeconds: number
   logFile: string
-  /** Requests per second per connection; unset means as fast as the server answers. */
+  /** Requests per second per connection; unset means as fast as the server responds. */
   ratePerConnection?: number
 }
 

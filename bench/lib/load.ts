@@ -9,7 +9,7 @@
  *   create      wrk + bench/lua/create.lua (a new target per request)
  *   mixed       wrk + bench/lua/mixed.lua
  * Without h2load a replay runs on wrk over the same sample; without wrk (or
- * both) the autocannon client stands in, and its own CPU limits the figures.
+ * both) the autocannon client replaces it, and its own CPU limits the figures.
  */
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'

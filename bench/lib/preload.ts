@@ -2,7 +2,7 @@
  * Fills a server with links through its batch API and returns their codes in
  * creation order. The same pass is the `create-batch` measurement: links per
  * second over the whole import, with a few batches in flight so the server
- * never waits for the client. Targets are `https://example.com/bench/<prefix>/<n>`
+ * rarely waits for the client. Targets are `https://example.com/bench/<prefix>/<n>`
  * and are never contacted.
  */
 import { percentile } from './stats.ts'

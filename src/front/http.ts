@@ -82,7 +82,7 @@ export class PendingResponse {
       if (headers !== undefined) {
         for (const name in headers) this.res.writeHeader(name, headers[name] as string)
       }
-      if (this.head) this.res.endWithoutBody(Buffer.byteLength(body))
+      if (this.head) endHead(this.res, body)
       else this.res.end(body)
     })
     this.#finish()
@@ -111,8 +111,19 @@ export function sendProblemNow (res: HttpResponse, error: ShortenerError, head =
   if (headers !== undefined) {
     for (const name in headers) res.writeHeader(name, headers[name] as string)
   }
-  if (head) res.endWithoutBody(Buffer.byteLength(body))
+  if (head) endHead(res, body)
   else res.end(body)
+}
+
+/**
+ * Ends a HEAD response with the Content-Length a GET would carry. uwebsockets
+ * 3.0.6 leaves the response unfinished when `endWithoutBody` gets a length
+ * above 0, and then aborts the whole process, so the length is written as a
+ * header instead.
+ */
+function endHead (res: HttpResponse, body: string): void {
+  res.writeHeader('Content-Length', String(Buffer.byteLength(body)))
+  res.endWithoutBody()
 }
 
 export interface BodyLimits {

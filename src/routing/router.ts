@@ -18,7 +18,7 @@
  * - any other alias routes by a SHA-256 prefix of its text, modulo slots.
  */
 
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 import { CodeCodec, MAX_SLOTS } from '../codec/code.ts'
 
@@ -33,7 +33,7 @@ export const URL_KEY_BYTES = 16
  * match by comparing the stored URL, so a digest collision cannot merge links.
  */
 export function urlKey (normalizedUrl: string): Buffer {
-  return createHash('sha256').update(normalizedUrl, 'utf8').digest().subarray(0, URL_KEY_BYTES)
+  return hash('sha256', normalizedUrl, 'buffer').subarray(0, URL_KEY_BYTES)
 }
 
 /** Returns the map that assigns slot `s` to shard `s % shards`. */
@@ -119,7 +119,7 @@ export class Router {
   }
 
   #slotOfAlias (alias: string): number {
-    return createHash('sha256').update(alias, 'utf8').digest().readUInt32BE(0) % this.slots
+    return hash('sha256', alias, 'buffer').readUInt32BE(0) % this.slots
   }
 }
 

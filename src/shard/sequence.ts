@@ -43,11 +43,11 @@ export class LeasedSequence {
     return seq
   }
 
-  /** Takes the next number, waiting for a lease when none is left; rejects when leasing failed. */
-  async next (): Promise<number> {
+  /** Resolves once a number can be taken; rejects when leasing failed. */
+  async ready (): Promise<void> {
     for (;;) {
-      const seq = this.take()
-      if (seq !== undefined) return seq
+      if (this.#next < this.#end || this.#queued !== undefined) return
+      this.#maybePrefetch()
       await this.#pending
       if (this.#queued === undefined && this.#failure !== undefined) {
         const failure = this.#failure

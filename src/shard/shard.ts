@@ -4,10 +4,13 @@
  * interleaving comes from awaiting a commit, and the in-flight maps below
  * cover exactly that window.
  *
- * A create is answered only once it is durable in the configured sense:
- * committed (`commit`) or on disk (`flush`). A create that finds the same URL
- * or alias still in flight waits for that write, so it never reports a link
- * that could still be lost.
+ * The creates of one message are planned synchronously (dedup checks, code
+ * minting) and their writes queued in one go, so they commit in a single
+ * LMDB transaction and the message waits for one commit and one flush, not
+ * one per link. A create is answered only once it is durable in the
+ * configured sense: committed (`commit`) or on disk (`flush`). A create that
+ * finds the same URL or alias still in flight waits for that write, so it
+ * never reports a link that could still be lost.
  */
 import QuickLRU from 'quick-lru'
 import { AliasTakenError, ShortenerError } from '../errors.ts'
@@ -19,7 +22,7 @@ import { LeasedSequence, type RangeLeaser } from './sequence.ts'
 import { retryWithBackoff, type RetryPolicy } from './retry.ts'
 import {
   OP_CREATE, OP_CREATE_ALIAS, OP_GET, RESULT_CREATED, RESULT_EXISTED, RESULT_FAILED, RESULT_FOUND, RESULT_NOT_FOUND,
-  type BatchRequest, type BatchResponse, type ResultStatus, type ShardStats, type WireError
+  type BatchRequest, type BatchResponse, type OpKind, type ShardStats, type WireError
 } from './protocol.ts'
 
 export interface ShardOptions {
@@ -35,12 +38,38 @@ export interface ShardOptions {
   retry: RetryPolicy
   onLease?: (start: number, size: number) => void
   onStoreRetry?: (error: unknown, attempt: number) => void
+  onStoreError?: (error: ShortenerError, codes: readonly string[]) => void
 }
 
-interface Outcome {
-  status: ResultStatus
+/** A write queued by this shard and not yet durable. */
+interface PendingLink {
   code: string
   record: LinkRecord
+  /** The `urls` index key for a generated code; undefined for an alias. */
+  indexKey: Buffer | undefined
+  /** Key of the in-flight map entry to drop when the write settles. */
+  inFlightKey: string
+  /** Settles when the write is durable or has failed. */
+  done: Promise<void>
+}
+
+/** The writes planned from one message, committed together. */
+class WriteSet {
+  readonly links: PendingLink[] = []
+  readonly indexes: number[] = []
+  readonly done: Promise<void>
+  resolve!: () => void
+  reject!: (error: ShortenerError) => void
+
+  constructor () {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    // Waiters attach their own handlers; this one only keeps a failure
+    // nobody waits for from becoming an unhandled rejection.
+    this.done.catch(() => {})
+  }
 }
 
 // How many differently salted digests to try when two URLs share a digest.
@@ -56,10 +85,13 @@ export class Shard {
   #durability: 'flush' | 'commit'
   #retry: RetryPolicy
   #onStoreRetry: ShardOptions['onStoreRetry']
+  #onStoreError: ShardOptions['onStoreError']
   #linkCache: QuickLRU<string, LinkRecord> | undefined
   #urlCache: QuickLRU<string, string> | undefined
-  #inFlightUrls = new Map<string, Promise<Outcome>>()
-  #inFlightAliases = new Map<string, Promise<Outcome>>()
+  /** Generated links in flight, by base64 URL digest. */
+  #inFlightUrls = new Map<string, PendingLink>()
+  /** Codes and aliases in flight, so a minted code never takes an alias being written, and the reverse. */
+  #inFlightCodes = new Map<string, PendingLink>()
   #stats = { cacheHits: 0, cacheMisses: 0, flushes: 0, flushSecondsTotal: 0, storeErrors: 0 }
 
   constructor (options: ShardOptions) {
@@ -71,6 +103,7 @@ export class Shard {
     this.#durability = options.durability
     this.#retry = options.retry
     this.#onStoreRetry = options.onStoreRetry
+    this.#onStoreError = options.onStoreError
     if (options.cacheEntries > 0) {
       this.#linkCache = new QuickLRU({ maxSize: options.cacheEntries })
       this.#urlCache = new QuickLRU({ maxSize: options.cacheEntries })
@@ -86,24 +119,24 @@ export class Shard {
       createdAt: new Array(count),
       errors: new Array(count)
     }
+    const writes = new WriteSet()
     const waits: Array<Promise<void>> = []
 
     for (let i = 0; i < count; i++) {
-      const kind = request.kinds[i]
+      const kind = request.kinds[i] as OpKind
       const arg = request.args[i] as string
       if (kind === OP_GET) {
         this.#fillGet(response, i, arg)
-      } else {
-        const outcome = kind === OP_CREATE
-          ? this.#createGenerated(arg)
-          : this.#createAlias(arg, request.aliases[i] as string)
-        waits.push(outcome.then(
-          (result) => { fillOutcome(response, i, result) },
-          (error: unknown) => { fillError(response, i, error) }
-        ))
+        continue
       }
+      const alias = kind === OP_CREATE ? undefined : request.aliases[i] as string
+      const wait = alias === undefined
+        ? this.#planGenerated(response, i, arg, writes)
+        : this.#planAlias(response, i, arg, alias, writes)
+      if (wait !== undefined) waits.push(wait)
     }
 
+    if (writes.links.length > 0) waits.push(this.#commit(writes, response))
     await Promise.all(waits)
     return response
   }
@@ -120,7 +153,7 @@ export class Shard {
   }
 
   async close (): Promise<void> {
-    await Promise.allSettled([...this.#inFlightUrls.values(), ...this.#inFlightAliases.values()])
+    await Promise.allSettled([...this.#inFlightCodes.values()].map((link) => link.done))
     await this.#store.close()
   }
 
@@ -148,31 +181,99 @@ export class Shard {
     return record
   }
 
-  #createGenerated (url: string): Promise<Outcome> {
+  /**
+   * Answers a create from what is stored or in flight, or queues its write
+   * in `writes`. Returns a promise to wait for when the answer depends on
+   * another write or on a lease.
+   */
+  #planGenerated (response: BatchResponse, i: number, url: string, writes: WriteSet): Promise<void> | undefined {
     const key = urlKey(url)
-    const existing = this.#findByUrl(url, key)
-    if (existing !== undefined) return Promise.resolve(existing)
+    const inFlightKey = key.toString('base64')
+    const inFlight = this.#inFlightUrls.get(inFlightKey)
+    if (inFlight !== undefined) return this.#answerAfter(inFlight, response, i)
 
-    const cacheKey = key.toString('base64')
-    const inFlight = this.#inFlightUrls.get(cacheKey)
-    if (inFlight !== undefined) return inFlight.then(asExisting)
+    const indexKey = this.#findByUrl(response, i, url, key)
+    if (indexKey === undefined) return undefined
 
-    const write = this.#insertGenerated(url, key)
-    this.#inFlightUrls.set(cacheKey, write)
-    const forget = (): void => { this.#inFlightUrls.delete(cacheKey) }
-    write.then(forget, forget)
-    return write
+    const seq = this.#sequence.take()
+    if (seq === undefined) return this.#afterLease(response, i, OP_CREATE, url, '')
+
+    const slot = key.readUInt32BE(0) % this.#slots
+    const code = this.#mintFreeCode(seq, slot)
+    if (code === undefined) return this.#afterLease(response, i, OP_CREATE, url, '')
+
+    const link = this.#queue(writes, i, code, { url, createdAt: Date.now(), kind: KIND_GENERATED }, indexKey, inFlightKey)
+    this.#inFlightUrls.set(inFlightKey, link)
+    return undefined
   }
 
-  /** Finds the code stored for a URL, confirming the URL so that a digest collision cannot merge two URLs. */
-  #findByUrl (url: string, key: Buffer): Outcome | undefined {
+  #planAlias (response: BatchResponse, i: number, url: string, alias: string, writes: WriteSet): Promise<void> | undefined {
+    const inFlight = this.#inFlightCodes.get(alias)
+    if (inFlight !== undefined) {
+      // Whoever got there first wins; if that write fails, try again.
+      return inFlight.done.then(
+        () => { fillError(response, i, new AliasTakenError(alias)) },
+        () => this.#executeOne(response, i, OP_CREATE_ALIAS, url, alias)
+      )
+    }
+    if (this.#getLink(alias) !== undefined) {
+      fillError(response, i, new AliasTakenError(alias))
+      return undefined
+    }
+    this.#queue(writes, i, alias, { url, createdAt: Date.now(), kind: KIND_ALIAS }, undefined, alias)
+    return undefined
+  }
+
+  #queue (writes: WriteSet, i: number, code: string, record: LinkRecord, indexKey: Buffer | undefined, inFlightKey: string): PendingLink {
+    const link: PendingLink = { code, record, indexKey, inFlightKey, done: writes.done }
+    writes.links.push(link)
+    writes.indexes.push(i)
+    this.#inFlightCodes.set(code, link)
+    return link
+  }
+
+  /** Answers a create for a URL or alias already in flight, once that write settles. */
+  #answerAfter (link: PendingLink, response: BatchResponse, i: number): Promise<void> {
+    return link.done.then(
+      () => { fillLink(response, i, RESULT_EXISTED, link.code, link.record) },
+      (error: unknown) => { fillError(response, i, error) }
+    )
+  }
+
+  /** Runs one create once a lease is available (the current one ran out while planning). */
+  #afterLease (response: BatchResponse, i: number, kind: OpKind, url: string, alias: string): Promise<void> {
+    return this.#sequence.ready().then(
+      () => this.#executeOne(response, i, kind, url, alias),
+      (error: unknown) => { fillError(response, i, toStoreError(error, this.id)) }
+    )
+  }
+
+  async #executeOne (response: BatchResponse, i: number, kind: OpKind, url: string, alias: string): Promise<void> {
+    const single = await this.execute({ type: 'batch', kinds: [kind], args: [url], aliases: [alias] })
+    response.statuses[i] = single.statuses[0] as BatchResponse['statuses'][number]
+    response.codes[i] = single.codes[0] as string
+    response.urls[i] = single.urls[0] as string
+    response.createdAt[i] = single.createdAt[0] as number
+    response.errors[i] = single.errors[0]
+  }
+
+  /**
+   * Looks a URL up in the `urls` index, confirming the stored URL so that a
+   * digest collision cannot merge two URLs. Fills the response and returns
+   * undefined when the URL exists; otherwise returns the index key to use.
+   */
+  #findByUrl (response: BatchResponse, i: number, url: string, key: Buffer): Buffer | undefined {
     for (let probe = 0; probe < MAX_DIGEST_PROBES; probe++) {
       const indexKey = probe === 0 ? key : saltedKey(url, probe)
       const code = this.#lookupCodeByUrlKey(indexKey)
-      if (code === undefined) return undefined
+      if (code === undefined) return indexKey
       const record = this.#getLink(code)
-      if (record?.url === url) return { status: RESULT_EXISTED, code, record }
+      if (record?.url === url) {
+        fillLink(response, i, RESULT_EXISTED, code, record)
+        return undefined
+      }
     }
+    fillError(response, i, new ShortenerError('STORE_FAILED', 503, `Shard ${this.id} found ${MAX_DIGEST_PROBES} digest collisions for one URL`))
     return undefined
   }
 
@@ -185,69 +286,56 @@ export class Shard {
     return code
   }
 
-  /** The first digest slot not taken by another URL; probe 0 unless a collision happened. */
-  #freeIndexKey (url: string, key: Buffer): Buffer {
-    for (let probe = 0; probe < MAX_DIGEST_PROBES; probe++) {
-      const indexKey = probe === 0 ? key : saltedKey(url, probe)
-      if (this.#lookupCodeByUrlKey(indexKey) === undefined) return indexKey
+  /** Mints the code of `seq`, skipping numbers whose code an alias holds; undefined when the lease ran out. */
+  #mintFreeCode (seq: number, slot: number): string | undefined {
+    let next: number | undefined = seq
+    while (next !== undefined) {
+      const code = this.#codec.mint(next, slot)
+      if (!this.#inFlightCodes.has(code) && this.#store.getLink(code) === undefined) return code
+      next = this.#sequence.take()
     }
-    throw new ShortenerError('STORE_FAILED', 503, `Shard ${this.id} found ${MAX_DIGEST_PROBES} digest collisions for one URL`)
+    return undefined
   }
 
-  async #insertGenerated (url: string, key: Buffer): Promise<Outcome> {
-    const slot = key.readUInt32BE(0) % this.#slots
-    const indexKey = this.#freeIndexKey(url, key)
-    const record: LinkRecord = { url, createdAt: Date.now(), kind: KIND_GENERATED }
-
-    for (;;) {
-      const seq = this.#sequence.take() ?? await this.#sequence.next()
-      const code = this.#codec.mint(seq, slot)
-      // An alias may already hold the code this number maps to; skip it.
-      if (this.#store.getLink(code) !== undefined) continue
-      const written = await this.#writeDurably(code, record, indexKey)
-      if (!written) continue
-      this.#urlCache?.set(indexKey.toString('base64'), code)
-      return { status: RESULT_CREATED, code, record }
-    }
-  }
-
-  #createAlias (url: string, alias: string): Promise<Outcome> {
-    const inFlight = this.#inFlightAliases.get(alias)
-    if (inFlight !== undefined) {
-      // Whoever got there first wins; if that write failed, try again.
-      return inFlight.then(() => { throw new AliasTakenError(alias) }, () => this.#createAlias(url, alias))
-    }
-    if (this.#getLink(alias) !== undefined) return Promise.reject(new AliasTakenError(alias))
-
-    const write = this.#insertAlias(url, alias)
-    this.#inFlightAliases.set(alias, write)
-    const forget = (): void => { this.#inFlightAliases.delete(alias) }
-    write.then(forget, forget)
-    return write
-  }
-
-  async #insertAlias (url: string, alias: string): Promise<Outcome> {
-    const record: LinkRecord = { url, createdAt: Date.now(), kind: KIND_ALIAS }
-    const written = await this.#writeDurably(alias, record, undefined)
-    if (!written) throw new AliasTakenError(alias)
-    return { status: RESULT_CREATED, code: alias, record }
-  }
-
-  /** Inserts with bounded retries; resolves false when the code is taken. */
-  async #writeDurably (code: string, record: LinkRecord, indexKey: Buffer | undefined): Promise<boolean> {
+  /** Writes every queued link in one transaction, with bounded retries, then waits for durability. */
+  async #commit (writes: WriteSet, response: BatchResponse): Promise<void> {
     const store = this.#store
-    const insert = (): Promise<boolean> => store.insertLink(code, record, indexKey)
-    try {
-      // Only the insert is retried: a failed commit wrote nothing, while a
-      // failed flush leaves a committed write that a retry would duplicate.
-      const written = await retryWithBackoff(insert, this.#retry, isTransient, this.#onStoreRetry)
-      if (written && this.#durability === 'flush') await this.#flush()
-      if (written) this.#linkCache?.set(code, record)
-      return written
-    } catch (error) {
-      this.#stats.storeErrors++
-      throw toStoreError(error, this.id)
+    const writeAll = (): Promise<unknown> => {
+      let last: Promise<unknown> | undefined
+      const commits: Array<Promise<unknown>> = []
+      for (const link of writes.links) {
+        const commit = store.putLink(link.code, link.record, link.indexKey)
+        // Writes of one turn share a transaction and usually one promise.
+        if (commit !== last) commits.push(commit)
+        last = commit
+      }
+      return Promise.all(commits)
     }
+
+    try {
+      // Retrying is safe: a failed commit stored none of its writes, and
+      // rewriting the same values is idempotent.
+      await retryWithBackoff(writeAll, this.#retry, isTransient, this.#onStoreRetry)
+      if (this.#durability === 'flush') await this.#flush()
+      writes.links.forEach((link, n) => {
+        fillLink(response, writes.indexes[n] as number, RESULT_CREATED, link.code, link.record)
+        if (link.indexKey !== undefined) this.#urlCache?.set(link.indexKey.toString('base64'), link.code)
+      })
+      writes.resolve()
+    } catch (error) {
+      const failure = toStoreError(error, this.id)
+      this.#stats.storeErrors++
+      this.#onStoreError?.(failure, writes.links.map((link) => link.code))
+      for (const i of writes.indexes) fillError(response, i, failure)
+      writes.reject(failure)
+    } finally {
+      for (const link of writes.links) this.#forget(link)
+    }
+  }
+
+  #forget (link: PendingLink): void {
+    this.#inFlightCodes.delete(link.code)
+    if (link.indexKey !== undefined) this.#inFlightUrls.delete(link.inFlightKey)
   }
 
   async #flush (): Promise<void> {
@@ -266,15 +354,11 @@ function saltedKey (url: string, probe: number): Buffer {
   return urlKey(`${probe}\n${url}`)
 }
 
-function asExisting (outcome: Outcome): Outcome {
-  return { ...outcome, status: RESULT_EXISTED }
-}
-
-function fillOutcome (response: BatchResponse, i: number, outcome: Outcome): void {
-  response.statuses[i] = outcome.status
-  response.codes[i] = outcome.code
-  response.urls[i] = outcome.record.url
-  response.createdAt[i] = outcome.record.createdAt
+function fillLink (response: BatchResponse, i: number, status: typeof RESULT_CREATED | typeof RESULT_EXISTED, code: string, record: LinkRecord): void {
+  response.statuses[i] = status
+  response.codes[i] = code
+  response.urls[i] = record.url
+  response.createdAt[i] = record.createdAt
 }
 
 function fillError (response: BatchResponse, i: number, error: unknown): void {

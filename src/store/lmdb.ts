@@ -60,13 +60,10 @@ export class LmdbLinkStore implements LinkStore {
     return this.#urls.get(urlKey)
   }
 
-  insertLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<boolean> {
-    const links = this.#links
-    const urls = this.#urls
-    return links.ifNoExists(code, () => {
-      links.put(code, [record.url, record.createdAt, record.kind])
-      if (urlKey !== undefined) urls.put(urlKey, code)
-    })
+  putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown> {
+    const written = this.#links.put(code, [record.url, record.createdAt, record.kind])
+    // lmdb-js puts these into the same transaction as the link: same turn.
+    return urlKey === undefined ? written : this.#urls.put(urlKey, code)
   }
 
   async flushed (): Promise<void> {

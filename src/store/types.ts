@@ -22,11 +22,13 @@ export interface LinkStore {
   /** Code stored for a normalized URL's digest, or undefined. */
   getCodeByUrlKey (urlKey: Uint8Array): string | undefined
   /**
-   * Writes a link (and, for a generated code, its URL index entry) in one
-   * transaction unless the code exists. Resolves to false when the code was
-   * taken, true once the write is committed.
+   * Queues a link (and, for a generated code, its URL index entry). Every
+   * write queued in one event-loop turn commits in one transaction; the
+   * promise resolves when that transaction committed and rejects when it
+   * failed, in which case none of its writes is stored. The caller (the
+   * shard actor) has checked that the code is free.
    */
-  insertLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<boolean>
+  putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown>
   /** Resolves once every write committed so far is on disk. */
   flushed (): Promise<void>
   /** Number of links stored. */

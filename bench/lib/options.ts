@@ -1,4 +1,5 @@
 /** Command-line options of `npm run bench` and the settings they select. */
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
 export interface BenchConfig {
@@ -34,7 +35,8 @@ const HELP = `Usage: npm run bench -- [options]
   --duration S          seconds of load per run (default 10, quick 1.5)
   --connections N       client connections (default 64)
   --client-threads N    load tool threads (default 1, leaving the other core(s) to the server)
-  --shards N            product shards for all scenarios but shards-N (default 2)
+  --shards N            product shards for all scenarios but shards-N
+                        (default: "shards" in config/default.json)
   --seed N              seed of every sampled request list (default 42)
   --keep-data           keep the temporary data directories
   --help                print this text
@@ -52,6 +54,16 @@ function positiveNumber (name: string, text: string | undefined, fallback: numbe
   const value = Number(text)
   if (!(value > 0)) throw new RangeError(`--${name} must be a positive number, received ${text}`)
   return value
+}
+
+/** Returns the product's own default shard count, so the bench measures what a deployment gets unless told otherwise. */
+function productDefaultShards (): number {
+  try {
+    const defaults = JSON.parse(readFileSync(new URL('../../config/default.json', import.meta.url), 'utf8')) as { shards?: unknown }
+    return typeof defaults.shards === 'number' && Number.isInteger(defaults.shards) && defaults.shards > 0 ? defaults.shards : 1
+  } catch {
+    return 1
+  }
 }
 
 export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help' {
@@ -83,7 +95,7 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
     warmupSeconds: quick ? 0.5 : 1,
     connections: positiveInteger('connections', values.connections, 64),
     clientThreads: positiveInteger('client-threads', values['client-threads'], 1),
-    shards: positiveInteger('shards', values.shards, 2),
+    shards: positiveInteger('shards', values.shards, productDefaultShards()),
     shardCounts: [1, 2, 4, 8],
     zipfExponent: 1,
     createPercent: 10,

@@ -39,6 +39,8 @@ export interface ServerOptions {
   /** Called with each breaker's state changes. */
   onBreakerChange?: (shard: number, state: BreakerStateName) => void
   metrics?: (server: Server) => () => Promise<{ contentType: string, body: string }>
+  /** For tests only: file path of a module whose default export wraps each shard's store (see `StoreWrapper`). */
+  storeWrapper?: string
 }
 
 const READY_TIMEOUT_MS = 2000
@@ -67,7 +69,8 @@ export async function startServer (config: Config, options: ServerOptions = {}):
       leaseSize: config.lease.size,
       mapSizeBytes: config.shard.mapSizeBytes,
       retry: config.retry,
-      logLevel: config.logLevel
+      logLevel: config.logLevel,
+      ...(options.storeWrapper === undefined ? {} : { storeWrapperPath: options.storeWrapper })
     },
     maxQueuedOperations: config.shard.maxQueuedOperations,
     maxBatchOperations: config.shard.maxBatchOperations,

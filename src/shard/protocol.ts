@@ -5,6 +5,7 @@
  * of a few flat arrays costs far less than of many small objects, and the
  * thread hop, not the store, is what each message pays for.
  */
+import type { LinkStore } from '../store/types.ts'
 
 export const OP_GET = 0
 export const OP_CREATE = 1
@@ -82,4 +83,9 @@ export interface ShardWorkerData {
   mapSizeBytes: number
   retry: { attempts: number, baseDelayMs: number, maxDelayMs: number }
   logLevel: string
+  /** File path of a module whose default export wraps the store (tests inject faults this way); unset in service use. */
+  storeWrapperPath?: string
 }
+
+/** Default export of a `storeWrapperPath` module: returns the store the shard uses in place of `store`. */
+export type StoreWrapper = (store: LinkStore, context: { shard: number }) => LinkStore

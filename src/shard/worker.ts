@@ -4,12 +4,14 @@
  * front sends. The pool has exactly one thread per shard, so this module's
  * state is the actor's state.
  */
+import { createRequire } from 'node:module'
 import { workerData } from 'piscina'
 import { createLogger, RateLimitedLog } from '../log.ts'
 import { LmdbLinkStore } from '../store/lmdb.ts'
 import { MetaStore } from '../store/meta.ts'
 import { Shard } from './shard.ts'
-import type { BatchResponse, ShardRequest, ShardStats, ShardWorkerData } from './protocol.ts'
+import type { LinkStore } from '../store/types.ts'
+import type { BatchResponse, ShardRequest, ShardStats, ShardWorkerData, StoreWrapper } from './protocol.ts'
 
 const data = workerData as ShardWorkerData
 const logger = createLogger(data.logLevel, { shard: data.shard })
@@ -23,7 +25,7 @@ process.on('unhandledRejection', (reason) => {
 })
 
 const meta = new MetaStore(data.dataDir)
-const store = new LmdbLinkStore({ dataDir: data.dataDir, shard: data.shard, mapSizeBytes: data.mapSizeBytes })
+const store = openStore()
 const shard = new Shard({
   shard: data.shard,
   store,
@@ -37,6 +39,16 @@ const shard = new Shard({
   onLease: (start, size) => { logger.info({ start, size }, 'range lease granted') },
   onStoreRetry: (error, attempt) => { errorLog.error('store-retry', { err: error, attempt }, 'store write failed, retrying') }
 })
+
+function openStore (): LinkStore {
+  const lmdb = new LmdbLinkStore({ dataDir: data.dataDir, shard: data.shard, mapSizeBytes: data.mapSizeBytes })
+  if (data.storeWrapperPath === undefined) return lmdb
+  // require(), not import(): inside worker threads the TypeScript loader
+  // (tsx) serves require() only, and this keeps the module free of
+  // top-level await, which piscina's require() of it would reject.
+  const wrapper = createRequire(data.storeWrapperPath)(data.storeWrapperPath) as { default: StoreWrapper }
+  return wrapper.default(lmdb, { shard: data.shard })
+}
 
 export default async function handle (request: ShardRequest): Promise<BatchResponse | ShardStats | true> {
   switch (request.type) {

@@ -16,7 +16,8 @@ import { RESERVED_ALIASES } from './links/alias.ts'
 import { createLogger, type Logger } from './log.ts'
 import { Router } from './routing/router.ts'
 import { LmdbLinkStore } from './store/lmdb.ts'
-import { MetaStore } from './store/meta.ts'
+import { DataDirLock } from './store/data-dir-lock.ts'
+import { MetaStore, type DeploymentConstants } from './store/meta.ts'
 
 export interface Server {
   readonly port: number
@@ -48,9 +49,17 @@ const READY_TIMEOUT_MS = 2000
 export async function startServer (config: Config, options: ServerOptions = {}): Promise<Server> {
   const logger = options.logger ?? createLogger(config.logLevel)
   mkdirSync(config.dataDir, { recursive: true })
+  const lock = DataDirLock.acquire(config.dataDir)
 
-  const meta = new MetaStore(config.dataDir)
-  const constants = meta.loadConstants({ slots: config.slots, shards: config.shards })
+  let meta: MetaStore
+  let constants: DeploymentConstants
+  try {
+    meta = new MetaStore(config.dataDir)
+    constants = meta.loadConstants({ slots: config.slots, shards: config.shards })
+  } catch (error) {
+    lock.release()
+    throw error
+  }
   const codec = new CodeCodec({ key: constants.permutationKey, slots: constants.slots })
   const router = new Router({ codec, slots: constants.slots, shards: constants.shards })
 
@@ -84,6 +93,7 @@ export async function startServer (config: Config, options: ServerOptions = {}):
   } catch (error) {
     await Promise.allSettled(shards.map((shard) => shard.close()))
     await meta.close()
+    lock.release()
     throw error
   }
 
@@ -150,6 +160,7 @@ export async function startServer (config: Config, options: ServerOptions = {}):
       for (const breaker of breakers) breaker.dispose()
       await Promise.all(readers.map((reader) => reader.close()))
       await meta.close()
+      lock.release()
       logger.info('stopped')
     })()
     return closing

@@ -6,6 +6,7 @@
  */
 import { ConfigError, loadConfig } from '../config/load.ts'
 import { createLogger } from '../log.ts'
+import { DataDirLockedError } from '../store/data-dir-lock.ts'
 import { DeploymentMismatchError } from '../store/meta.ts'
 import { startServer } from '../server.ts'
 
@@ -26,7 +27,7 @@ async function main (): Promise<void> {
   try {
     server = await startServer(config, { logger })
   } catch (error) {
-    if (error instanceof DeploymentMismatchError) {
+    if (error instanceof DeploymentMismatchError || error instanceof DataDirLockedError) {
       logger.fatal(error.message)
       process.stderr.write(`Cannot start: ${error.message}\n`)
       logger.flush()

@@ -73,8 +73,11 @@ export class UnsupportedMediaTypeError extends ShortenerError {
 }
 
 export class BodyTooLargeError extends ShortenerError {
-  constructor (maxBodyBytes: number) {
-    super('BODY_TOO_LARGE', 413, `Request body exceeds the limit of ${maxBodyBytes} bytes`, { limit: maxBodyBytes })
+  /** `receivedBytes` is the declared Content-Length, or the bytes of a chunked body read before the limit was passed. */
+  constructor (maxBodyBytes: number, receivedBytes: number) {
+    super('BODY_TOO_LARGE', 413,
+      `Request body of at least ${receivedBytes} bytes exceeds the limit of ${maxBodyBytes} bytes`,
+      { value: receivedBytes, limit: maxBodyBytes })
   }
 }
 

@@ -116,7 +116,7 @@ test('target table shows status and measured value', () => {
 
 test('markdown report lists scenarios and notes', () => {
   const markdown = renderMarkdown({
-    machine: { cpus: 2, cpuModel: 'test CPU', memoryBytes: 2 ** 30, kernel: '6.1', node: 'v20', tools: {} },
+    machine: { cpus: 2, cpuModel: 'test CPU', memoryBytes: 2 ** 30, kernel: '6.1', node: 'v20', loadAverage: [0.5, 0.4, 0.3], tools: {} },
     startedAt: '2026-01-01T00:00:00.000Z',
     quick: true,
     tool: { redirects: 'h2load' },
@@ -126,6 +126,7 @@ test('markdown report lists scenarios and notes', () => {
     notes: ['reference failed']
   })
   assert.match(markdown, /quick run/)
+  assert.match(markdown, /load average at start 0\.5, 0\.4, 0\.3/)
   assert.match(markdown, /\| redirect-hot \| h2load \| 1,234 \|/)
   assert.match(markdown, /- reference failed/)
 })

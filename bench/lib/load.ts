@@ -59,9 +59,11 @@ function workFile (settings: LoadSettings, name: string): string {
 }
 
 export async function measureLoad (server: ServerHandle, plan: LoadPlan, settings: LoadSettings): Promise<Measurement> {
-  const serverWindow = new CpuWindow(server.pid)
+  // Both windows open when the measured tool process starts, after any warm-up run.
+  let serverWindow: CpuWindow | undefined
   let clientWindow: CpuWindow | undefined
   const onStart = (child: ChildProcess): void => {
+    serverWindow = new CpuWindow(server.pid)
     if (child.pid !== undefined) clientWindow = new CpuWindow(child.pid, 100)
   }
 
@@ -69,12 +71,12 @@ export async function measureLoad (server: ServerHandle, plan: LoadPlan, setting
   try {
     run = await runPlan(server, plan, settings, onStart)
   } catch (error) {
-    serverWindow.stop()
+    serverWindow?.stop()
     clientWindow?.stop()
     return { server: server.label, tool: toolFor(plan, settings), error: (error as Error).message.slice(0, 2000) }
   }
 
-  const serverCpu = serverWindow.stop()
+  const serverCpu = serverWindow?.stop()
   const clientCpu = clientWindow?.stop()
   return {
     server: server.label,
@@ -202,15 +204,21 @@ async function runH2load (server: ServerHandle, codes: readonly string[], totalR
 }
 
 async function runWrk (server: ServerHandle, script: Script, settings: LoadSettings, onStart: (child: ChildProcess) => void): Promise<ToolRun> {
-  const args = wrkArgs({
+  const argsFor = (durationSeconds: number): string[] => wrkArgs({
     url: `${server.origin}/`,
     connections: settings.connections,
     threads: settings.clientThreads,
-    durationSeconds: settings.durationSeconds,
+    durationSeconds,
     script: script.name,
     scriptArgs: script.args
   })
-  const result = await runTool('wrk', args, timeoutFor(settings), onStart)
+
+  // wrk has no warm-up phase of its own (h2load has --warm-up-time), so a
+  // short unmeasured run lets the server's JIT and caches settle first.
+  const warmup = await runTool('wrk', argsFor(Math.max(1, settings.warmupSeconds)), timeoutFor(settings))
+  failIfBad(warmup, 'wrk (warm-up)')
+
+  const result = await runTool('wrk', argsFor(settings.durationSeconds), timeoutFor(settings), onStart)
   failIfBad(result, 'wrk')
 
   const summary = parseWrkOutput(result.stdout)

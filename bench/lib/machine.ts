@@ -30,6 +30,7 @@ export function describeMachine (): MachineInfo {
     memoryBytes: os.totalmem(),
     kernel: os.release(),
     node: process.version,
+    loadAverage: os.loadavg().map((n) => Math.round(n * 100) / 100),
     tools: {
       h2load: versionOf('h2load', ['--version']),
       wrk: versionOf('wrk', ['-v'])

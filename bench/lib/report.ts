@@ -7,6 +7,8 @@ export interface MachineInfo {
   memoryBytes: number
   kernel: string
   node: string
+  /** 1, 5 and 15 minute load averages when the run started; above the CPU count, other work shared the machine. */
+  loadAverage: number[]
   tools: Record<string, string>
 }
 
@@ -105,7 +107,7 @@ export function renderMarkdown (report: BenchReport): string {
   const parts = [
     `# Bench results (${report.quick ? 'quick' : 'full'} run, ${report.startedAt})`,
     '',
-    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${formatNumber(m.memoryBytes / 1024 ** 3, 0)} GiB, Linux ${m.kernel}, Node ${m.node}.`,
+    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${formatNumber(m.memoryBytes / 1024 ** 3, 0)} GiB, Linux ${m.kernel}, Node ${m.node}; load average at start ${m.loadAverage.join(', ')}.`,
     `Tools: ${Object.entries(report.tool).map(([k, v]) => `${k}: ${v}`).join('; ')}.`,
     '',
     '## Product against ceiling and reference',

@@ -138,7 +138,7 @@ export function checkJsonRequest (req: HttpRequest, limits: BodyLimits): void {
   const contentType = req.getHeader('content-type')
   if (!isJsonContentType(contentType)) throw new UnsupportedMediaTypeError(contentType)
   const declared = req.getHeader('content-length')
-  if (declared !== '' && Number(declared) > limits.maxBodyBytes) throw new BodyTooLargeError(limits.maxBodyBytes)
+  if (declared !== '' && Number(declared) > limits.maxBodyBytes) throw new BodyTooLargeError(limits.maxBodyBytes, Number(declared))
 }
 
 function isJsonContentType (value: string): boolean {
@@ -161,7 +161,7 @@ export function readJsonBody (pending: PendingResponse, limits: BodyLimits): Pro
       received += chunk.byteLength
       if (received > limits.maxBodyBytes) {
         failed = true
-        reject(new BodyTooLargeError(limits.maxBodyBytes))
+        reject(new BodyTooLargeError(limits.maxBodyBytes, received))
         return
       }
       // uWebSockets.js reuses the chunk's memory after this callback returns.

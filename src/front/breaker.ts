@@ -2,8 +2,8 @@
  * The circuit breaker the front holds for each shard, built on mollitia's
  * SlidingTimeBreaker. Defaults (all from config): open at 50 % failures among
  * the calls of the last 10 s once at least 5 were made, stay open 30 s, then
- * let 3 trial calls through; if the trials do not all finish within
- * `trialTimeoutMs`, the breaker opens again.
+ * let 3 trial calls through. A trial that fails, or does not finish within
+ * `trialTimeoutMs`, opens the breaker again.
  *
  * A call is one message to the shard. It fails when the worker dies, when it
  * does not answer in time, or when the store failed the writes in it. Not
@@ -15,9 +15,11 @@
  * keeps at most 1000 calls, and its BreakerMaxAllowedRequestError sets the
  * prototype of BreakerError, so it fails its own `instanceof` and both
  * rejections are recognised as `instanceof BreakerError`.
+ *
+ * Two half-open rules differ from mollitia's own, see `TrialBreaker`.
  */
-import { BreakerError, BreakerState, Circuit, SlidingTimeBreaker } from 'mollitia'
-import { ShardUnavailableError } from '../errors.ts'
+import { BreakerError, BreakerState, Circuit, SlidingTimeBreaker, type CircuitFunction, type SlidingWindowBreakerOptions } from 'mollitia'
+import { ShardTimeoutError, ShardUnavailableError } from '../errors.ts'
 
 export interface BreakerOptions {
   windowMs: number
@@ -40,6 +42,51 @@ export class FailedCallResult<T> extends Error {
   }
 }
 
+/**
+ * SlidingTimeBreaker with two half-open rules of its own.
+ *
+ * mollitia 0.1.1 waits for all trials and then applies the failure rate, so
+ * one failure among 3 trials (33 %) would close the breaker. Here any failed
+ * trial reopens it at once.
+ *
+ * mollitia's `halfOpenStateMaxDelay` limits the whole half-open phase. A
+ * shard that gets fewer than 3 calls in that time would then flap between
+ * open and half-open although every trial succeeded, so here the limit
+ * applies to each trial call instead.
+ */
+class TrialBreaker extends SlidingTimeBreaker {
+  #shard: number
+  #trialTimeoutMs: number
+
+  constructor (shard: number, trialTimeoutMs: number, options: SlidingWindowBreakerOptions) {
+    super(options)
+    this.#shard = shard
+    this.#trialTimeoutMs = trialTimeoutMs
+  }
+
+  protected override async executeInHalfOpened<T> (call: CircuitFunction, ...params: unknown[]): Promise<T> {
+    try {
+      return await super.executeInHalfOpened<T>(() => this.#withTrialTimeout(call(...params)))
+    } catch (error) {
+      // A rejection by the breaker itself is not a trial result.
+      if (!(error instanceof BreakerError) && this.state !== BreakerState.OPENED) await this.open()
+      throw error
+    }
+  }
+
+  async #withTrialTimeout<T> (trial: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const hung = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new ShardTimeoutError(this.#shard, this.#trialTimeoutMs)) }, this.#trialTimeoutMs)
+    })
+    try {
+      return await Promise.race([trial, hung])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
 export class ShardBreaker {
   readonly shard: number
   #circuit: Circuit
@@ -49,13 +96,12 @@ export class ShardBreaker {
   constructor (shard: number, options: BreakerOptions, onStateChange?: (state: BreakerStateName) => void) {
     this.shard = shard
     this.#openMs = options.openMs
-    this.#breaker = new SlidingTimeBreaker({
+    this.#breaker = new TrialBreaker(shard, options.trialTimeoutMs, {
       slidingWindowSize: options.windowMs,
       minimumNumberOfCalls: options.minCalls,
       failureRateThreshold: options.failureRatePercent,
       openStateDelay: options.openMs,
       permittedNumberOfCallsInHalfOpenState: options.halfOpenCalls,
-      halfOpenStateMaxDelay: options.trialTimeoutMs,
       // Slow calls are handled by the shard timeout, which fails the call.
       slowCallRateThreshold: 100
     })

@@ -97,7 +97,7 @@ export class LinkService {
   }
 
   #parseCreate (body: unknown): { url: string, alias: string | undefined } {
-    if (!isPlainObject(body)) {
+    if (!isPlainObject(body) || body.url === undefined) {
       throw new InvalidBodyError('Request body must be a JSON object with a "url" member', { value: describe(body) })
     }
     const url = normalizeTarget(body.url, this.#targetRules)
@@ -141,5 +141,6 @@ function isPlainObject (value: unknown): value is Record<string, unknown> {
 function describe (value: unknown): string {
   if (Array.isArray(value)) return 'an array'
   if (value === null) return 'null'
+  if (isPlainObject(value) && value.url === undefined) return 'an object without "url"'
   return typeof value
 }

@@ -70,6 +70,30 @@ export class LmdbLinkStore implements LinkStore {
     await this.#root.flushed
   }
 
+  /** Every stored link, in code order; for offline tools such as reshard. */
+  * links (): Generator<{ code: string, record: LinkRecord }> {
+    for (const { key, value } of this.#links.getRange()) {
+      yield { code: key, record: { url: value[0], createdAt: value[1], kind: value[2] } }
+    }
+  }
+
+  /** Every `urls` index entry; for offline tools such as reshard. */
+  * indexEntries (): Generator<{ urlKey: Uint8Array, code: string }> {
+    for (const { key, value } of this.#urls.getRange()) yield { urlKey: key, code: value }
+  }
+
+  putIndexEntry (urlKey: Uint8Array, code: string): Promise<unknown> {
+    return this.#urls.put(urlKey, code)
+  }
+
+  removeLink (code: string): Promise<unknown> {
+    return this.#links.remove(code)
+  }
+
+  removeIndexEntry (urlKey: Uint8Array): Promise<unknown> {
+    return this.#urls.remove(urlKey)
+  }
+
   countLinks (): number {
     return this.#links.getCount()
   }

@@ -80,6 +80,15 @@ export class MetaStore {
     })
   }
 
+  /** The stored constants, or undefined for a data directory never started. */
+  readConstants (): DeploymentConstants | undefined {
+    const slots = this.#root.get(KEY_SLOTS) as number | undefined
+    if (slots === undefined) return undefined
+    const shards = this.#root.get(KEY_SHARDS) as number
+    const permutationKey = Buffer.from(this.#root.get(KEY_PERMUTATION) as string, 'hex')
+    return { slots, shards, permutationKey }
+  }
+
   /** Records a new shard count after the slots have been moved. */
   async setShardCount (shards: number): Promise<void> {
     await this.#root.put(KEY_SHARDS, shards)

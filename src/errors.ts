@@ -13,6 +13,10 @@ export interface ProblemFields {
   limit?: unknown
   /** Seconds a client should wait before retrying; sent as `Retry-After`. */
   retryAfterSeconds?: number
+  /** Further response header fields, such as the RateLimit fields of a 429; never in the body. */
+  headers?: Readonly<Record<string, string>>
+  /** The shard that failed, for logs; never in the body. */
+  shard?: number
 }
 
 export class ShortenerError extends Error {
@@ -156,10 +160,15 @@ export class RouteNotFoundError extends ShortenerError {
 }
 
 export class RateLimitedError extends ShortenerError {
-  constructor (retryAfterSeconds: number, what: string) {
+  /**
+   * @param what the requests counted, e.g. "create requests"
+   * @param limit the bucket that ran empty
+   * @param headers the RateLimit-Policy and RateLimit fields to send
+   */
+  constructor (retryAfterSeconds: number, what: string, limit?: { burst: number, perSecond: number }, headers?: Record<string, string>) {
     super('RATE_LIMITED', 429,
       `Too many ${what} from this client, retry after ${retryAfterSeconds} s`,
-      { retryAfterSeconds })
+      { retryAfterSeconds, limit, headers })
   }
 }
 
@@ -169,13 +178,13 @@ export class ShardOverloadedError extends ShortenerError {
   constructor (shard: number, maxQueuedOperations: number) {
     super('SHARD_OVERLOADED', 503,
       `Shard ${shard} has ${maxQueuedOperations} operations queued, its limit; retry shortly`,
-      { limit: maxQueuedOperations, retryAfterSeconds: 1 })
+      { limit: maxQueuedOperations, retryAfterSeconds: 1, shard })
   }
 }
 
 export class ShardUnavailableError extends ShortenerError {
   constructor (shard: number, reason: string, retryAfterSeconds = 1, options?: { cause?: unknown }) {
-    super('SHARD_UNAVAILABLE', 503, `Shard ${shard} is unavailable: ${reason}`, { retryAfterSeconds }, options)
+    super('SHARD_UNAVAILABLE', 503, `Shard ${shard} is unavailable: ${reason}`, { retryAfterSeconds, shard }, options)
   }
 }
 
@@ -184,21 +193,21 @@ export class ShardTimeoutError extends ShortenerError {
     super('SHARD_TIMEOUT', 503,
       `Shard ${shard} did not answer within ${timeoutMs} ms; the outcome of a write is unknown, ` +
       'so look the link up or retry the same request',
-      { limit: timeoutMs, retryAfterSeconds: 1 })
+      { limit: timeoutMs, retryAfterSeconds: 1, shard })
   }
 }
 
 export class StorageFullError extends ShortenerError {
   constructor (shard: number, options?: { cause?: unknown }) {
     super('STORAGE_FULL', 507, `Shard ${shard} cannot write because its disk or map is full`,
-      { retryAfterSeconds: 30 }, options)
+      { retryAfterSeconds: 30, shard }, options)
   }
 }
 
 export class StoreFailedError extends ShortenerError {
   constructor (shard: number, reason: string, options?: { cause?: unknown }) {
     super('STORE_FAILED', 503, `Shard ${shard} failed to write: ${reason}; nothing was stored`,
-      { retryAfterSeconds: 1 }, options)
+      { retryAfterSeconds: 1, shard }, options)
   }
 }
 

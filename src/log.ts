@@ -16,8 +16,9 @@ export function createLogger (level: string, bindings: Record<string, unknown> =
 }
 
 /**
- * Logs an error at most once per interval per key and counts the rest, so a
- * failing disk cannot flood the log with one line per request.
+ * Logs an error or warning at most once per interval per key and counts the
+ * rest, so a failing disk or a scanning client cannot flood the log with one
+ * line per request.
  */
 export class RateLimitedLog {
   #logger: Logger
@@ -31,6 +32,14 @@ export class RateLimitedLog {
   }
 
   error (key: string, fields: Record<string, unknown>, message: string): void {
+    this.#log('error', key, fields, message)
+  }
+
+  warn (key: string, fields: Record<string, unknown>, message: string): void {
+    this.#log('warn', key, fields, message)
+  }
+
+  #log (level: 'error' | 'warn', key: string, fields: Record<string, unknown>, message: string): void {
     const now = Date.now()
     const last = this.#lastAt.get(key)
     if (last !== undefined && now - last < this.#intervalMs) {
@@ -40,6 +49,6 @@ export class RateLimitedLog {
     const suppressed = this.#suppressed.get(key) ?? 0
     this.#suppressed.delete(key)
     this.#lastAt.set(key, now)
-    this.#logger.error({ ...fields, suppressedSinceLast: suppressed }, message)
+    this.#logger[level]({ ...fields, suppressedSinceLast: suppressed }, message)
   }
 }

@@ -4,16 +4,20 @@
  * socket; and takes it all down again in order on close.
  */
 import { mkdirSync } from 'node:fs'
+import { Registry } from 'prom-client'
 import uWS, { type us_listen_socket } from 'uWebSockets.js'
 import { CodeCodec, MAX_CODE_LENGTH } from './codec/code.ts'
 import type { Config } from './config/schema.ts'
 import { FrontApp, type RequestHooks } from './front/app.ts'
 import { ShardBreaker, type BreakerStateName } from './front/breaker.ts'
+import { composeHooks } from './front/hooks.ts'
 import { LinkService } from './front/links.ts'
+import { REDIRECT_SAMPLE_INTERVAL, redirectLatencyHistogram, ServiceMetrics } from './front/metrics.ts'
+import { RateLimits } from './front/rate-limits.ts'
 import { Redirector } from './front/redirect.ts'
 import { ShardClient } from './front/shard-client.ts'
 import { RESERVED_ALIASES } from './links/alias.ts'
-import { createLogger, type Logger } from './log.ts'
+import { createLogger, RateLimitedLog, type Logger } from './log.ts'
 import { Router } from './routing/router.ts'
 import { LmdbLinkStore } from './store/lmdb.ts'
 import { DataDirLock } from './store/data-dir-lock.ts'
@@ -35,16 +39,18 @@ export interface Server {
 
 export interface ServerOptions {
   logger?: Logger
-  /** Extra request hooks (rate limits, metrics), composed by the caller. */
+  /** Request hooks run after the built-in rate limits and metrics (which come from config). */
   hooks?: RequestHooks
   /** Called with each breaker's state changes. */
   onBreakerChange?: (shard: number, state: BreakerStateName) => void
+  /** Replaces the built-in `/metrics` renderer; called once, on the first scrape. */
   metrics?: (server: Server) => () => Promise<{ contentType: string, body: string }>
   /** For tests only: file path of a module whose default export wraps each shard's store (see `StoreWrapper`). */
   storeWrapper?: string
 }
 
 const READY_TIMEOUT_MS = 2000
+const MAX_STATS_TIMEOUT_MS = 2000
 
 export async function startServer (config: Config, options: ServerOptions = {}): Promise<Server> {
   const logger = options.logger ?? createLogger(config.logLevel)
@@ -107,12 +113,28 @@ export async function startServer (config: Config, options: ServerOptions = {}):
     aliasRules: { minLength: config.alias.minLength, maxLength: config.alias.maxLength, reserved: new Set(RESERVED_ALIASES) },
     maxBatchSize: config.maxBatchSize
   })
+  const rateLimits = config.rateLimit.enabled ? createRateLimits(config, logger) : undefined
+  const registry = new Registry()
+  const redirectSeconds = redirectLatencyHistogram(registry)
   const redirector = new Redirector({
     router,
     readers,
     cacheEntries: config.cache.frontEntries,
     redirectStatus: config.redirectStatus,
-    maxCodeLength: Math.max(MAX_CODE_LENGTH, config.alias.maxLength)
+    maxCodeLength: Math.max(MAX_CODE_LENGTH, config.alias.maxLength),
+    onNotFound: rateLimits?.checkNotFound,
+    onLatencySample: (seconds) => { redirectSeconds.observe(seconds) },
+    latencySampleInterval: REDIRECT_SAMPLE_INTERVAL
+  })
+  const metrics = new ServiceMetrics(registry, {
+    shards,
+    breakers,
+    redirector,
+    rateLimits,
+    redirectStatus: config.redirectStatus,
+    maxQueuedOperations: config.shard.maxQueuedOperations,
+    statsTimeoutMs: Math.min(config.shard.timeoutMs, MAX_STATS_TIMEOUT_MS),
+    logger
   })
 
   const isReady = async (): Promise<{ ready: boolean, detail: Record<string, unknown> }> => {
@@ -134,9 +156,9 @@ export async function startServer (config: Config, options: ServerOptions = {}):
     redirector,
     limits: { maxBodyBytes: config.maxBodyBytes },
     logger,
-    hooks: options.hooks ?? {},
+    hooks: composeHooks(rateLimits?.hooks, metrics.hooks, options.hooks),
     isReady,
-    metrics: options.metrics === undefined ? undefined : (...args) => (options.metrics as NonNullable<ServerOptions['metrics']>)(server as Server)(...args)
+    metrics: options.metrics === undefined ? metrics.render : customMetrics(options.metrics, () => server as Server)
   })
 
   const listenSocket = await listen(front, config.host, config.port)
@@ -169,6 +191,22 @@ export async function startServer (config: Config, options: ServerOptions = {}):
   server = { port, origin, config, shards, breakers, front, redirector, router, close }
   logger.info({ port, host: config.host, shards: config.shards, slots: constants.slots, durability: config.durability }, 'listening')
   return server
+}
+
+function createRateLimits (config: Config, logger: Logger): RateLimits {
+  const rejections = new RateLimitedLog(logger)
+  return new RateLimits(config.rateLimit, {
+    onReject: (limit, client) => { rejections.warn(`rate-limit:${limit}`, { limit, client }, 'client rate limited') }
+  })
+}
+
+/** The renderer a caller supplied, built once on the first scrape (the server exists by then). */
+function customMetrics (factory: NonNullable<ServerOptions['metrics']>, server: () => Server): () => Promise<{ contentType: string, body: string }> {
+  let render: (() => Promise<{ contentType: string, body: string }>) | undefined
+  return () => {
+    render ??= factory(server())
+    return render()
+  }
 }
 
 function listen (front: FrontApp, host: string, port: number): Promise<us_listen_socket> {

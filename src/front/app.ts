@@ -5,7 +5,7 @@
  * over the catch-all that treats every other path as a short code.
  */
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp } from 'uWebSockets.js'
-import { RouteNotFoundError, ShuttingDownError, type ShortenerError } from '../errors.ts'
+import { LinkNotFoundError, RouteNotFoundError, ShuttingDownError, type ShortenerError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { RateLimitedLog } from '../log.ts'
 import { checkJsonRequest, PendingResponse, readJsonBody, sendProblemNow, toShortenerError, type BodyLimits } from './http.ts'
@@ -15,8 +15,16 @@ import type { Redirector } from './redirect.ts'
 export interface RequestHooks {
   /** Returns an error (429) when this client may not create now. */
   checkCreate?: (res: HttpResponse, req: HttpRequest) => ShortenerError | undefined
-  /** Called once per answered request with its route and status, for metrics. */
+  /**
+   * Called once per answered request with its route and status, for
+   * metrics; `startedAt` is from `performance.now()`. The redirect route
+   * does not call it: the Redirector counts its own answers.
+   */
   onResponse?: (route: string, status: number, startedAt: number) => void
+  /** Returns the client's rate-limit key; read inside the handler, for checks made after it returned. */
+  clientOf?: (res: HttpResponse, req: HttpRequest) => string
+  /** Returns an error (429) to send to this client instead of a not-found answer. */
+  checkNotFound?: (client: string) => ShortenerError | undefined
 }
 
 export interface AppOptions {
@@ -43,7 +51,10 @@ export class FrontApp {
     this.#options = options
     this.#errors = new RateLimitedLog(options.logger)
     this.app = uWS.App()
-      .get('/healthz', (res) => { res.writeHeader('Content-Type', 'application/json').end('{"status":"ok"}') })
+      .get('/healthz', (res) => {
+        res.writeHeader('Content-Type', 'application/json').end('{"status":"ok"}')
+        this.#options.hooks.onResponse?.('healthz', 200, performance.now())
+      })
       .get('/readyz', this.#onReady)
       .post('/api/v1/links', (res, req) => { this.#onJson(res, req, 'create', this.#create) })
       .post('/api/v1/links/batch', (res, req) => { this.#onJson(res, req, 'batch', this.#batch) })
@@ -52,6 +63,7 @@ export class FrontApp {
       .head('/*', options.redirector.handle)
       .any('/*', (res, req) => {
         sendProblemNow(res, new RouteNotFoundError(req.getCaseSensitiveMethod(), req.getUrl()))
+        this.#options.hooks.onResponse?.('other', 404, performance.now())
       })
     if (options.metrics !== undefined) this.app.get('/metrics', this.#onMetrics)
   }
@@ -83,22 +95,27 @@ export class FrontApp {
   }
 
   #onJson (res: HttpResponse, req: HttpRequest, route: string, handler: (pending: PendingResponse, body: unknown) => Promise<void>): void {
-    if (this.#draining) {
-      sendProblemNow(res, new ShuttingDownError())
-      return
-    }
-    try {
-      checkJsonRequest(req, this.#options.limits)
-      const limited = this.#options.hooks.checkCreate?.(res, req)
-      if (limited !== undefined) throw limited
-    } catch (error) {
-      sendProblemNow(res, toShortenerError(error))
+    const rejection = this.#rejectJson(res, req)
+    if (rejection !== undefined) {
+      sendProblemNow(res, rejection)
+      this.#options.hooks.onResponse?.(route, rejection.status, performance.now())
       return
     }
     const pending = this.#track(res, false, route)
     readJsonBody(pending, this.#options.limits)
       .then((body) => handler(pending, body))
       .catch((error: unknown) => { this.#fail(pending, error) })
+  }
+
+  /** The error that answers a JSON request before its body is read, if any: draining, bad headers, rate limit. */
+  #rejectJson (res: HttpResponse, req: HttpRequest): ShortenerError | undefined {
+    if (this.#draining) return new ShuttingDownError()
+    try {
+      checkJsonRequest(req, this.#options.limits)
+      return this.#options.hooks.checkCreate?.(res, req)
+    } catch (error) {
+      return toShortenerError(error)
+    }
   }
 
   #create = async (pending: PendingResponse, body: unknown): Promise<void> => {
@@ -118,11 +135,18 @@ export class FrontApp {
 
   #onGetLink = (res: HttpResponse, req: HttpRequest): void => {
     const code = req.getParameter(0) ?? ''
+    const client = this.#options.hooks.clientOf?.(res, req)
     const pending = this.#track(res, false, 'get')
     this.#options.links.get(code).then(
       (link) => { pending.sendJson(200, link) },
-      (error: unknown) => { this.#fail(pending, error) }
+      (error: unknown) => { this.#fail(pending, this.#limitNotFound(error, client)) }
     )
+  }
+
+  /** A not-found answer becomes a 429 once the client's not-found bucket is empty. */
+  #limitNotFound (error: unknown, client: string | undefined): unknown {
+    if (client === undefined || !(error instanceof LinkNotFoundError)) return error
+    return this.#options.hooks.checkNotFound?.(client) ?? error
   }
 
   #onReady = (res: HttpResponse): void => {
@@ -148,7 +172,9 @@ export class FrontApp {
   #fail (pending: PendingResponse, error: unknown): void {
     const problem = toShortenerError(error)
     if (problem.status >= 500) {
-      this.#errors.error(`api:${problem.code}`, { err: problem.cause ?? problem, code: problem.code }, problem.message)
+      const { shard } = problem.fields
+      // Keyed per shard too, so that one failing shard cannot hide another's errors.
+      this.#errors.error(`api:${problem.code}:${shard ?? ''}`, { err: problem.cause ?? problem, code: problem.code, shard }, problem.message)
     }
     pending.sendProblem(problem)
   }

@@ -69,7 +69,7 @@ export class PendingResponse {
 
   sendProblem (error: unknown, headers?: Record<string, string>): void {
     const problem = toShortenerError(error)
-    const extra: Record<string, string> = { ...headers }
+    const extra: Record<string, string> = { ...problem.fields.headers, ...headers }
     if (problem.fields.retryAfterSeconds !== undefined) extra['Retry-After'] = String(problem.fields.retryAfterSeconds)
     this.#send(problem.status, 'application/problem+json', JSON.stringify(problem.toProblem()), extra)
   }
@@ -108,11 +108,15 @@ export function sendProblemNow (res: HttpResponse, error: ShortenerError, head =
   const body = JSON.stringify(error.toProblem())
   res.writeStatus(statusLine(error.status)).writeHeader('Content-Type', 'application/problem+json')
   if (error.fields.retryAfterSeconds !== undefined) res.writeHeader('Retry-After', String(error.fields.retryAfterSeconds))
-  if (headers !== undefined) {
-    for (const name in headers) res.writeHeader(name, headers[name] as string)
-  }
+  writeHeaders(res, error.fields.headers)
+  writeHeaders(res, headers)
   if (head) endHead(res, body)
   else res.end(body)
+}
+
+function writeHeaders (res: HttpResponse, headers: Readonly<Record<string, string>> | undefined): void {
+  if (headers === undefined) return
+  for (const name in headers) res.writeHeader(name, headers[name] as string)
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import QuickLRU from 'quick-lru'
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js'
-import { LinkNotFoundError } from '../errors.ts'
+import { LinkNotFoundError, type ShortenerError } from '../errors.ts'
 import type { Router } from '../routing/router.ts'
 import type { LinkStore } from '../store/types.ts'
 import { sendProblemNow, statusLine } from './http.ts'
@@ -27,7 +27,11 @@ export interface RedirectOptions {
   /** Longest code or alias that can exist; longer paths are not looked up. */
   maxCodeLength: number
   /** Called for an unknown code; returns a 429 error to send instead of 404, or undefined. */
-  onNotFound?: (res: HttpResponse, req: HttpRequest) => Error | undefined
+  onNotFound?: (res: HttpResponse, req: HttpRequest) => ShortenerError | undefined
+  /** Receives the handler's duration in seconds for one request in `latencySampleInterval`. */
+  onLatencySample?: (seconds: number) => void
+  /** Requests per latency sample; timing every request would cost more than the lookup. Default 64. */
+  latencySampleInterval?: number
 }
 
 export class Redirector {
@@ -37,8 +41,15 @@ export class Redirector {
   #status: string
   #maxCodeLength: number
   #onNotFound: RedirectOptions['onNotFound']
+  #onLatencySample: RedirectOptions['onLatencySample']
+  #sampleInterval: number
+  #untilSample: number
   hits = 0
   misses = 0
+  /** Answers since start by outcome, read at scrape time: the redirect path pays one increment. */
+  redirected = 0
+  notFound = 0
+  rateLimited = 0
 
   constructor (options: RedirectOptions) {
     this.#router = options.router
@@ -47,6 +58,9 @@ export class Redirector {
     this.#status = statusLine(options.redirectStatus)
     this.#maxCodeLength = options.maxCodeLength
     this.#onNotFound = options.onNotFound
+    this.#onLatencySample = options.onLatencySample
+    this.#sampleInterval = options.latencySampleInterval ?? 64
+    this.#untilSample = this.#sampleInterval
   }
 
   /** The target of a code, or undefined; a cache miss reads the shard's store. */
@@ -65,6 +79,17 @@ export class Redirector {
   }
 
   handle = (res: HttpResponse, req: HttpRequest): void => {
+    if (this.#onLatencySample !== undefined && --this.#untilSample === 0) {
+      this.#untilSample = this.#sampleInterval
+      const startedAt = performance.now()
+      this.#answer(res, req)
+      this.#onLatencySample((performance.now() - startedAt) / 1000)
+      return
+    }
+    this.#answer(res, req)
+  }
+
+  #answer (res: HttpResponse, req: HttpRequest): void {
     const code = codeOfPath(req.getUrl())
     const head = req.getMethod() === 'head'
     const location = this.resolve(code)
@@ -72,10 +97,13 @@ export class Redirector {
       res.writeStatus(this.#status).writeHeader('Location', location)
       if (head) res.endWithoutBody(0)
       else res.end()
+      this.redirected++
       return
     }
     const limited = this.#onNotFound?.(res, req)
-    sendProblemNow(res, (limited as LinkNotFoundError | undefined) ?? new LinkNotFoundError(code), head)
+    if (limited === undefined) this.notFound++
+    else this.rateLimited++
+    sendProblemNow(res, limited ?? new LinkNotFoundError(code), head)
   }
 
   #isPossibleCode (code: string): boolean {

@@ -49,7 +49,7 @@ export async function reshard (options: ReshardOptions): Promise<ReshardResult> 
   const stores: LmdbLinkStore[] = []
   try {
     const constants = meta.readConstants()
-    if (constants === undefined) throw new Error(`${options.dataDir} holds no deployment; start the service there first`)
+    if (constants === undefined) throw new Error(`${options.dataDir} contains no deployment (meta.mdb not found); start the service there first`)
     const codec = new CodeCodec({ key: constants.permutationKey, slots: constants.slots })
     const target = new Router({ codec, slots: constants.slots, shards: options.shards })
     const storeCount = Math.max(constants.shards, options.shards)

@@ -7,6 +7,7 @@
  * validated once, here, so the rest of the code trusts its config.
  */
 import { readFileSync } from 'node:fs'
+import { trustedList } from '../front/client-address.ts'
 import { KEYS, type Config, type KeySpec } from './schema.ts'
 
 export class ConfigError extends Error {
@@ -175,6 +176,23 @@ function checkRelations (config: Config): void {
   }
   if (config.allowedSchemes.length === 0) {
     throw new ConfigError('allowedSchemes', 'allowedSchemes must name at least one scheme, received []')
+  }
+  checkTrustedProxies(config.rateLimit)
+}
+
+function checkTrustedProxies (rateLimit: Config['rateLimit']): void {
+  try {
+    trustedList(rateLimit.trustedProxies)
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error
+    throw new ConfigError('rateLimit.trustedProxies',
+      `rateLimit.trustedProxies must list IP addresses or CIDR ranges such as 10.0.0.0/8: ${error.message}`)
+  }
+  // With no trusted proxy, every client behind the proxy would share the
+  // proxy's bucket, which is a configuration mistake and not a choice.
+  if (rateLimit.enabled && rateLimit.clientAddress === 'x-forwarded-for' && rateLimit.trustedProxies.length === 0) {
+    throw new ConfigError('rateLimit.trustedProxies',
+      'rateLimit.clientAddress is x-forwarded-for, so rateLimit.trustedProxies must list the proxies in front of the service, received []')
   }
 }
 

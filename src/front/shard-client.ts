@@ -20,7 +20,8 @@ import {
 } from '../shard/protocol.ts'
 import { FailedCallResult, type ShardBreaker } from './breaker.ts'
 
-const WORKER_URL = new URL('../shard/worker.ts', import.meta.url).href
+// Run from the sources (tsx) the worker is a .ts file; from the build, .js.
+const WORKER_URL = new URL(`../shard/worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href
 
 export interface OpResult {
   status: ResultStatus

@@ -36,8 +36,8 @@ if (parsed === 'help') {
 const config: BenchConfig = parsed
 
 const machine = describeMachine()
-const hasH2load = toolInstalled(machine.tools.h2load as string)
-const hasWrk = toolInstalled(machine.tools.wrk as string)
+const hasH2load = config.loadTool === 'auto' && toolInstalled(machine.tools.h2load as string)
+const hasWrk = config.loadTool === 'auto' && toolInstalled(machine.tools.wrk as string)
 const workDir = mkdtempSync(join(tmpdir(), 'shortener-bench-'))
 const startedMs = performance.now()
 const runs: Runs = {}
@@ -166,7 +166,8 @@ async function preloadMeasured (server: ServerHandle, links: number, prefix: str
 /** Adds "p99 at half the measured max rps" to a redirect measurement, with h2load's fixed per-connection rate. */
 async function addHalfRate (server: ServerHandle, codes: readonly string[], measurement: Measurement): Promise<void> {
   if (!hasH2load) {
-    notes.push('p99 at half max rps needs h2load (--rps); not measured.')
+    const note = 'p99 at half max rps needs h2load (--rps); not measured.'
+    if (!notes.includes(note)) notes.push(note)
     return
   }
   if (measurement.rps === undefined || measurement.error !== undefined) return
@@ -325,7 +326,9 @@ async function finish (incomplete?: string): Promise<void> {
 }
 
 async function main (): Promise<void> {
-  if (!hasH2load || !hasWrk) {
+  if (config.loadTool === 'autocannon') {
+    notes.push('--load-tool autocannon: every load ran on autocannon, so figures near the top are limited by the load tool.')
+  } else if (!hasH2load || !hasWrk) {
     const missing = [hasH2load ? undefined : 'h2load', hasWrk ? undefined : 'wrk'].filter(Boolean).join(' and ')
     const message = `${missing} not installed (apt-get install nghttp2-client wrk); autocannon stands in, so figures near the top are limited by the load tool.`
     notes.push(message)

@@ -121,13 +121,13 @@ test('markdown report lists scenarios and notes', () => {
     quick: true,
     tool: { redirects: 'h2load' },
     settings: {},
-    scenarios: { 'redirect-hot': buildScenario({ product: { server: 'product', tool: 'h2load', rps: 1234 } }) },
+    scenarios: { 'redirect-hot': buildScenario({ product: { server: 'product', tool: 'h2load', rps: 1234, errors: 5 } }) },
     targets: [],
     notes: ['reference failed']
   })
   assert.match(markdown, /quick run/)
   assert.match(markdown, /load average at start 0\.5, 0\.4, 0\.3/)
-  assert.match(markdown, /\| redirect-hot \| h2load \| 1,234 \|/)
+  assert.match(markdown, /\| redirect-hot \| h2load \| 1,234 \| 5 \|/)
   assert.match(markdown, /- reference failed/)
 })
 

@@ -28,6 +28,8 @@ export interface BenchConfig {
   /** One import stops after this long, so a slow import cannot use up the time of the scenarios after it. */
   maxPreloadMs: number
   keepData: boolean
+  /** `autocannon` skips h2load and wrk even where installed, to try the fallback. */
+  loadTool: 'auto' | 'autocannon'
 }
 
 const HELP = `Usage: npm run bench -- [options]
@@ -41,6 +43,7 @@ const HELP = `Usage: npm run bench -- [options]
                         (default: "shards" in config/default.json)
   --seed N              seed of every sampled request list (default 42)
   --keep-data           keep the temporary data directories
+  --load-tool T         auto (h2load and wrk where installed) or autocannon (default auto)
   --help                print this text
 `
 
@@ -80,10 +83,14 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
       shards: { type: 'string' },
       seed: { type: 'string' },
       'keep-data': { type: 'boolean', default: false },
+      'load-tool': { type: 'string', default: 'auto' },
       help: { type: 'boolean', default: false }
     }
   })
   if (values.help) return 'help'
+
+  const loadTool = values['load-tool']
+  if (loadTool !== 'auto' && loadTool !== 'autocannon') throw new RangeError(`--load-tool must be auto or autocannon, received ${loadTool}`)
 
   const quick = values.quick
   const links = positiveInteger('links', values.links, quick ? 20_000 : 1_000_000)
@@ -107,7 +114,8 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
     seed: positiveInteger('seed', values.seed, 42),
     timeLimitMs: quick ? 88_000 : 600_000,
     maxPreloadMs: quick ? 15_000 : 150_000,
-    keepData: values['keep-data']
+    keepData: values['keep-data'],
+    loadTool
   }
 }
 

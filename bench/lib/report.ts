@@ -48,12 +48,12 @@ function rpsOf (run: Measurement | undefined): string {
 
 export function scenarioTable (scenarios: Record<string, Scenario>): string {
   const lines = [
-    '| scenario | tool | product rps | p50 ms | p99 ms | p99 at ½ max ms | CPU s /100k req | peak RSS MB | bytes/link | ceiling rps | reference rps | vs ceiling | vs reference | limit |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
+    '| scenario | tool | product rps | errors | p50 ms | p99 ms | p99 at ½ max ms | CPU s /100k req | peak RSS MB | bytes/link | ceiling rps | reference rps | vs ceiling | vs reference | limit |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
   ]
   for (const [name, s] of Object.entries(scenarios)) {
     const tool = s.product?.tool ?? s.reference?.tool ?? s.ceiling?.tool ?? '–'
-    lines.push(`| ${name} | ${tool} | ${rpsOf(s.product)} | ${formatNumber(s.p50Ms, 2)} | ${formatNumber(s.p99Ms, 2)} | ` +
+    lines.push(`| ${name} | ${tool} | ${rpsOf(s.product)} | ${formatNumber(s.errors)} | ${formatNumber(s.p50Ms, 2)} | ${formatNumber(s.p99Ms, 2)} | ` +
       `${formatNumber(s.p99AtHalfRateMs, 2)} | ${formatNumber(s.cpuSecondsPer100k, 2)} | ${megabytes(s.peakRssBytes)} | ` +
       `${formatNumber(s.bytesPerLink)} | ${rpsOf(s.ceiling)} | ${rpsOf(s.reference)} | ${ratioText(s.vsCeiling)} | ` +
       `${ratioText(s.vsReference)} | ${s.saturation ?? s.reference?.saturation ?? s.ceiling?.saturation ?? '–'} |`)
@@ -63,15 +63,15 @@ export function scenarioTable (scenarios: Record<string, Scenario>): string {
 
 export function referenceTable (scenarios: Record<string, Scenario>): string {
   const lines = [
-    '| scenario | server | rps | p50 ms | p99 ms | p99 at ½ max ms | CPU s /100k req | peak RSS MB | bytes/link | limit |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
+    '| scenario | server | rps | errors | p50 ms | p99 ms | p99 at ½ max ms | CPU s /100k req | peak RSS MB | bytes/link | limit |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
   ]
   for (const [name, s] of Object.entries(scenarios)) {
     // The shard-count scenarios borrow the hot-redirect ceiling run; it is listed once, under redirect-hot.
     const ceiling = name.startsWith('shards-') ? undefined : s.ceiling
     for (const run of [ceiling, s.reference]) {
       if (run === undefined) continue
-      lines.push(`| ${name} | ${run.server} | ${rpsOf(run)} | ${formatNumber(run.p50Ms, 2)} | ${formatNumber(run.p99Ms, 2)} | ` +
+      lines.push(`| ${name} | ${run.server} | ${rpsOf(run)} | ${formatNumber(run.errors)} | ${formatNumber(run.p50Ms, 2)} | ${formatNumber(run.p99Ms, 2)} | ` +
         `${formatNumber(run.p99AtHalfRateMs, 2)} | ${formatNumber(run.cpuSecondsPer100k, 2)} | ${megabytes(run.peakRssBytes)} | ` +
         `${formatNumber(run.bytesPerLink)} | ${run.saturation ?? '–'} |`)
     }

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { stopAllChildren } from './lib/children.ts'
+import { onProcessExit, stopAllChildren } from './lib/children.ts'
 import { diskUsageBytes } from './lib/disk.ts'
 import { cpuFields, measureLoad, type LoadSettings } from './lib/load.ts'
 import { describeMachine, toolInstalled } from './lib/machine.ts'
@@ -39,6 +39,7 @@ const machine = describeMachine()
 const hasH2load = config.loadTool === 'auto' && toolInstalled(machine.tools.h2load as string)
 const hasWrk = config.loadTool === 'auto' && toolInstalled(machine.tools.wrk as string)
 const workDir = mkdtempSync(join(tmpdir(), 'shortener-bench-'))
+if (!config.keepData) onProcessExit(() => rmSync(workDir, { recursive: true, force: true }))
 const startedMs = performance.now()
 const runs: Runs = {}
 const notes: string[] = []
@@ -321,8 +322,7 @@ async function finish (incomplete?: string): Promise<void> {
   process.stdout.write('\n' + markdown)
   log(`wrote bench/results/latest.json and latest.md`)
 
-  if (!config.keepData) rmSync(workDir, { recursive: true, force: true })
-  else log(`kept data in ${workDir}`)
+  if (config.keepData) log(`kept data in ${workDir}`)
 }
 
 async function main (): Promise<void> {

@@ -9,10 +9,20 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { once } from 'node:events'
 
 const running = new Set<ChildProcess>()
+const exitCleanups: Array<() => void> = []
 let handlersInstalled = false
+let interrupted = false
+
+/** Registers a synchronous cleanup (removing temp files) that runs when the process exits, however it exits. */
+export function onProcessExit (cleanup: () => void): void {
+  installHandlers()
+  exitCleanups.push(cleanup)
+}
 
 export function startChild (command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   installHandlers()
+  // After SIGINT the run is stopping, and a child started now could outlive it.
+  if (interrupted) throw new Error(`not starting ${command}: the bench was interrupted`)
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options })
   running.add(child)
   child.once('exit', () => running.delete(child))
@@ -45,6 +55,13 @@ function killAllNow (): void {
   for (const child of running) {
     if (!hasExited(child)) child.kill('SIGKILL')
   }
+  for (const cleanup of exitCleanups) {
+    try {
+      cleanup()
+    } catch (error) {
+      process.stderr.write(`bench: cleanup on exit failed: ${(error as Error).message}\n`)
+    }
+  }
 }
 
 function installHandlers (): void {
@@ -54,6 +71,7 @@ function installHandlers (): void {
   process.once('exit', killAllNow)
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      interrupted = true
       process.stderr.write(`\nbench: ${signal} received, stopping ${running.size} child process(es)\n`)
       stopAllChildren(2000).finally(() => process.exit(130))
     })

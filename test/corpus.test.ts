@@ -3,7 +3,7 @@
  * 27th line plus every line that is not a plain http(s) URL (other schemes,
  * credentials, spaces, non-ASCII hosts, bad ports), so the odd lines are
  * always in. Each line's outcome is compared
- * with what the WHATWG URL parser says about it. The corpus holds real
+ * with the WHATWG URL parser's verdict on it. The corpus holds real
  * hosts, so nothing here follows a redirect.
  */
 import assert from 'node:assert/strict'

@@ -193,8 +193,8 @@ test('links failing with 503 are retried', async () => {
   }
 })
 
-test('whole batch refused exits 1 with a hint', async () => {
-  const urls = Array.from({ length: 1001 }, (_, i) => `https://refused.example/${i}`)
+test('whole batch rejected exits 1 with a hint', async () => {
+  const urls = Array.from({ length: 1001 }, (_, i) => `https://rejected.example/${i}`)
   const file = inputFile(urls.join('\n'))
   const run = await runImport([file, '--server', server.url, '--batch-size', '1001'])
 

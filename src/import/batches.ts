@@ -1,7 +1,7 @@
 /**
  * Groups input lines into batch requests for `POST /api/v1/links/batch`.
  *
- * A batch is cut when it holds `batchSize` links or when one more link would
+ * A batch is cut when it contains `batchSize` links or when one more link would
  * push its JSON body past `maxBodyBytes`, so no request can break the
  * server's batch or body limit as long as both options are at most the
  * server's values. Each link is JSON-encoded once, here, and the body is the

@@ -10,8 +10,8 @@ export class UsageError extends Error {
 
 /**
  * A batch or lookup could not be delivered: the server was unreachable,
- * answered 5xx or 429 after every retry, or refused a whole request with a
- * 4xx status. Exit status 1.
+ * responded with 5xx or 429 after every retry, or rejected a whole request
+ * with a 4xx status. Exit status 1.
  */
 export class DeliveryError extends Error {
   override name = 'DeliveryError'

@@ -5,17 +5,17 @@
  * Batches are sent as soon as they are read but recorded oldest first, so
  * the rejects file is in line order and the counters never run ahead of a
  * gap. The file is read only while fewer than `concurrency` batches are
- * unrecorded, which is the backpressure on the read stream: memory holds at
- * most `concurrency` batches whatever the file size.
+ * unrecorded, which is the backpressure on the read stream. So memory
+ * contains at most `concurrency` batches whatever the file size.
  *
  * A link that fails with a 5xx error inside a successful batch response
  * (an overloaded or timed-out shard) is sent again with the next retry,
  * alone with the other failed links of its batch. 4xx results are final
  * and counted as rejected.
  *
- * NOTE: a link whose first attempt was stored but answered with a 5xx or a
- * timeout comes back as existing on the retry, so `created` can undercount
- * by such links and `existing` overcount by the same number.
+ * NOTE: a link stored by an attempt whose response was a 5xx or a timeout
+ * comes back as existing on the retry, so `created` can undercount by such
+ * links and `existing` overcount by the same number.
  */
 import { batchLines, encodeBody, type Batch } from './batches.ts'
 import { DeliveryError } from './errors.ts'
@@ -49,7 +49,7 @@ export async function importFile (settings: ImportSettings, client: ServerClient
   try {
     for await (const batch of batchLines(readLines(settings.file), settings)) {
       const delivery = deliver(batch, client, abort.signal).then((results) => ({ batch, results }))
-      // Marked handled now, since it may fail while an older batch is awaited; `await` below still sees the failure.
+      // Marked handled now, since it may fail while an older batch is awaited; `await` below still receives the failure.
       delivery.catch(() => {})
       window.push(delivery)
       if (window.length >= settings.concurrency) await record(await (window.shift() as typeof delivery), counts, sinks)
@@ -71,17 +71,17 @@ async function deliver (batch: Batch, client: ServerClient, signal: AbortSignal)
 
   for (let retry = 0; pending.length > 0; retry++) {
     if (retry > 0) await client.backoff(retry - 1, signal)
-    const answers = await client.postBatch(encodeBody(pending.map((index) => batch.encodedItems[index] as string)), pending.length, signal)
+    const responses = await client.postBatch(encodeBody(pending.map((index) => batch.encodedItems[index] as string)), pending.length, signal)
 
     const failed: number[] = []
     let lastFailure: ErrorResult | undefined
-    answers.forEach((answer, position) => {
+    responses.forEach((response, position) => {
       const index = pending[position] as number
-      if (isServerFailure(answer)) {
+      if (isServerFailure(response)) {
         failed.push(index)
-        lastFailure = answer
+        lastFailure = response
       } else {
-        results[index] = answer
+        results[index] = response
       }
     })
 

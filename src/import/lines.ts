@@ -74,8 +74,8 @@ export async function * readLines (path: string, maxLineChars = MAX_LINE_CHARS):
   }
 }
 
-function toLine (number: number, kept: string, overflowed: boolean, maxLineChars: number): Line {
-  const text = !overflowed && kept.endsWith('\r') ? kept.slice(0, -1) : kept
+function toLine (number: number, buffered: string, overflowed: boolean, maxLineChars: number): Line {
+  const text = !overflowed && buffered.endsWith('\r') ? buffered.slice(0, -1) : buffered
   if (overflowed || text.length > maxLineChars) {
     return { number, text: text.slice(0, maxLineChars), tooLong: true }
   }

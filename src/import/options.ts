@@ -24,7 +24,7 @@ export interface ImportOptions {
   retries: number
   /** Time one request may take before it is aborted and retried, in milliseconds. Default 60000. */
   timeoutMs: number
-  /** Resolve every created or found code after the import and compare its `Location`. */
+  /** Whether to request every created or found code after the import and compare its `Location`. */
   verify: boolean
   /** Lookups in flight at once during `--verify`. Default 16. */
   verifyConcurrency: number
@@ -94,7 +94,7 @@ Exit status
   0  every non-empty line was created, found or rejected (and, with --verify,
      every link matched)
   1  a batch could not be delivered: server unreachable, 5xx or 429 after all
-     retries, or a whole batch refused with a 4xx status
+     retries, or a whole batch rejected with a 4xx status
   2  invalid command line, or the input file cannot be read
   3  --verify found links whose Location differs from their url
 `

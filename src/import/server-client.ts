@@ -5,7 +5,7 @@
  * status. The wait is the server's `Retry-After` when it sends one (capped
  * at `MAX_RETRY_AFTER_MS`), else exponential backoff with full jitter.
  * Retrying a batch is safe because the server deduplicates by URL: a link
- * created by an attempt whose answer was lost is found by the next attempt.
+ * stored by an attempt whose response was lost is found by the next attempt.
  * Redirects are never followed, because short links point at real hosts.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -51,7 +51,7 @@ export class ServerClient {
     return this.#policy.retries
   }
 
-  /** Fails with `DeliveryError` unless `GET /healthz` answers 200, so a wrong `--server` shows before any work. */
+  /** Checks that `GET /healthz` returns 200 and throws `DeliveryError` otherwise, so a wrong `--server` fails before any work. */
   async checkHealth (signal?: AbortSignal): Promise<void> {
     let response: Response
     try {
@@ -62,7 +62,7 @@ export class ServerClient {
     }
     await response.arrayBuffer()
     if (response.status !== 200) {
-      throw new DeliveryError(`${this.#origin}/healthz answered ${response.status}, expected 200; is --server a shortener?`)
+      throw new DeliveryError(`${this.#origin}/healthz responded with ${response.status}, expected 200; check that --server is the shortener's address`)
     }
   }
 
@@ -70,12 +70,12 @@ export class ServerClient {
   async postBatch (body: string, count: number, signal?: AbortSignal): Promise<BatchResult[]> {
     const response = await this.#request('POST', '/api/v1/links/batch', body, signal)
     const text = await response.text()
-    if (response.status !== 200) throw refusedBatch(response.status, text)
+    if (response.status !== 200) throw rejectedBatchError(response.status, text)
 
     const results = parseResults(text)
     if (results === undefined || results.length !== count) {
       throw new DeliveryError(
-        `the server answered a batch of ${count} links with ${results === undefined ? 'a body without a results array' : `${results.length} results`}; ` +
+        `the server returned ${results === undefined ? 'a body without a results array' : `${results.length} results`} for a batch of ${count} links; ` +
         'this is a bug in the server or the import tool')
     }
     return results
@@ -173,12 +173,12 @@ function summarizeProblem (text: string): string {
   return text.slice(0, MAX_DETAIL_CHARS)
 }
 
-function refusedBatch (status: number, text: string): DeliveryError {
+function rejectedBatchError (status: number, text: string): DeliveryError {
   const summary = summarizeProblem(text)
   let hint = 'this is a bug in the import tool, please report it with this message'
   if (summary.startsWith('BODY_TOO_LARGE')) hint = "lower --max-body-bytes to the server's maxBodyBytes"
   if (summary.startsWith('BATCH_TOO_LARGE')) hint = "lower --batch-size to the server's maxBatchSize"
-  return new DeliveryError(`the server refused a whole batch with ${status} ${summary}; ${hint}`)
+  return new DeliveryError(`the server rejected a whole batch with ${status} ${summary}; ${hint}`)
 }
 
 function parseResults (text: string): BatchResult[] | undefined {

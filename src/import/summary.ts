@@ -20,7 +20,7 @@ export class ImportCounts {
     return total
   }
 
-  /** Lines answered with a link, new or existing. */
+  /** Lines that resulted in a link, new or existing. */
   get links (): number {
     return this.created + this.existing
   }

@@ -5,7 +5,7 @@
  *
  * The code and url of each link are spilled to a temporary file while the
  * import runs and read back afterwards, so memory stays bounded for any
- * input size; a link that appears on several lines is checked once per
+ * input size. A link that appears on several lines is checked once per
  * line. Redirects are never followed: the targets are real hosts.
  */
 import { mkdtemp, rm } from 'node:fs/promises'

@@ -22,6 +22,16 @@ async function main (): Promise<void> {
 
   const logger = createLogger(config.logLevel)
   logger.info({ config }, 'starting')
+  // Node's default for both is to print a stack and exit. Logging first puts
+  // the crash in the same stream as everything else, including a failed
+  // start, since a rejected top-level await arrives as an uncaught exception.
+  const crash = (message: string) => (error: unknown): void => {
+    logger.fatal({ err: error }, message)
+    logger.flush()
+    process.exit(1)
+  }
+  process.on('uncaughtException', crash('uncaught exception; exiting'))
+  process.on('unhandledRejection', crash('unhandled promise rejection; exiting'))
 
   let server
   try {

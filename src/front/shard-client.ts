@@ -151,15 +151,23 @@ export class ShardClient {
   }
 
   #send (request: BatchRequest, waiters: Waiter[]): void {
-    const run = this.#pool.run(request) as Promise<BatchResponse>
-    // The queue bound counts what the worker still holds, so a slot frees
-    // up when the worker answers, even after the front stopped waiting.
+    let sent = false
     const release = (): void => { this.#outstanding -= waiters.length }
-    run.then(release, release)
+    // The message leaves only once the breaker lets the call through, so an
+    // open breaker spares the shard and a create it rejects is never written.
+    const call = (): Promise<BatchResponse> => {
+      sent = true
+      const run = this.#pool.run(request) as Promise<BatchResponse>
+      // The queue bound counts what the worker still holds, so a slot frees
+      // up when the worker answers, even after the front stopped waiting.
+      run.then(release, release)
+      return this.#awaitAnswer(run)
+    }
 
-    this.#breaker.run(() => this.#awaitAnswer(run)).then(
+    this.#breaker.run(call).then(
       (response) => { deliver(response, waiters) },
       (error: unknown) => {
+        if (!sent) release()
         if (error instanceof FailedCallResult) {
           deliver(error.response as BatchResponse, waiters)
           return

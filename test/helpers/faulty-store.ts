@@ -20,21 +20,23 @@ export const FAULTY_STORE_PATH = fileURLToPath(import.meta.url)
 const CHANNEL_NAME = 'shortener-test-store-faults'
 
 /**
- * What a faulty put does:
- * - `throw`: rejects before touching the store, so nothing is written;
+ * What a faulty transaction does. lmdb-js commits the puts of one
+ * event-loop turn as one transaction, so faults strike all puts of a turn
+ * together, as a failed commit does:
+ * - `throw`: rejects them before they reach the store, so nothing is written;
+ * - `full`: the same with an ENOSPC error, as a full disk gives;
  * - `stall`: waits `stallMs`, then puts for real (the front may have given up by then);
  * - `stall-flush`: every `flushed()` waits `stallMs` before the real flush (puts are not faulted);
- * - `full`: rejects with an ENOSPC error, as a full disk does;
  * - `exit`: ends the worker thread with `process.exit(1)` before touching the store.
  */
 export type FaultMode = 'none' | 'throw' | 'stall' | 'stall-flush' | 'full' | 'exit'
 
 export interface FaultPlan {
   mode: FaultMode
-  /** Share of puts that fault, from 0 to 1, drawn from a PRNG seeded with `seed + shard`. */
+  /** Share of transactions that fault, from 0 to 1, drawn from a PRNG seeded with `seed + shard`. */
   rate?: number
   seed?: number
-  /** Faults per shard after which puts succeed again; unlimited when unset. */
+  /** Faulted transactions per shard after which puts succeed again; unlimited when unset. */
   maxFaults?: number
   stallMs?: number
   /** Shards that fault; all when unset. */
@@ -44,6 +46,7 @@ export interface FaultPlan {
 export interface StoreCounters {
   shard: number
   puts: number
+  /** Transactions (event-loop turns of puts) that faulted. */
   faults: number
   getLinks: number
   flushes: number
@@ -80,6 +83,7 @@ class FaultyStore implements LinkStore {
   #plan: FaultPlan = { mode: 'none' }
   #random: () => number = Math.random
   #planFaults = 0
+  #turnFaults: boolean | undefined
   #counters: StoreCounters
   #channel: BroadcastChannel
 
@@ -108,9 +112,8 @@ class FaultyStore implements LinkStore {
   async putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown> {
     this.#counters.puts++
     const mode = this.#plan.mode
-    if (mode === 'stall-flush' || !this.#shouldFault()) return await this.#inner.putLink(code, record, urlKey)
+    if (mode === 'stall-flush' || !this.#faultsThisTurn()) return await this.#inner.putLink(code, record, urlKey)
 
-    this.#counters.faults++
     switch (mode) {
       case 'throw':
         throw new InjectedStoreError('EIO', `injected store failure on shard ${this.#shard}`)
@@ -145,6 +148,16 @@ class FaultyStore implements LinkStore {
     await this.#inner.close()
   }
 
+  /** Decides once per event-loop turn, so that all puts of one transaction share the outcome. */
+  #faultsThisTurn (): boolean {
+    if (this.#turnFaults === undefined) {
+      this.#turnFaults = this.#shouldFault()
+      if (this.#turnFaults) this.#counters.faults++
+      setImmediate(() => { this.#turnFaults = undefined })
+    }
+    return this.#turnFaults
+  }
+
   #shouldFault (): boolean {
     const plan = this.#plan
     if (plan.mode === 'none' || !this.#appliesToThisShard()) return false
@@ -175,7 +188,7 @@ export default function wrapStore (store: LinkStore, context: { shard: number })
 
 /**
  * The test's side of the channel: sets the fault plan of every shard and
- * reads their counters, waiting until each of `shards` workers answered.
+ * reads their counters, waiting for a reply from each of `shards` workers.
  */
 export class StoreFaults {
   #channel = new BroadcastChannel(CHANNEL_NAME)
@@ -210,7 +223,7 @@ export class StoreFaults {
     const timeout = sleep(5000, 'timeout', { ref: false })
     const result = await Promise.race([answered, timeout])
     this.#waiting.delete(id)
-    if (typeof result === 'string') throw new Error(`only some of ${this.#shards} shard stores answered the fault channel within 5 s`)
+    if (typeof result === 'string') throw new Error(`only some of ${this.#shards} shard stores replied on the fault channel within 5 s`)
     return result.sort((a, b) => a.shard - b.shard)
   }
 

@@ -9,7 +9,11 @@ import { normalizeTarget, type TargetRules } from '../links/target.ts'
 import type { Router } from '../routing/router.ts'
 import { OP_CREATE, OP_CREATE_ALIAS, OP_GET, RESULT_CREATED, RESULT_NOT_FOUND } from '../shard/protocol.ts'
 import { LinkNotFoundError } from '../errors.ts'
+import { MAX_CODE_LENGTH } from '../codec/code.ts'
 import type { OpResult, ShardClient } from './shard-client.ts'
+
+/** Characters of generated codes (base62) and aliases. */
+const CODE_PATTERN = /^[A-Za-z0-9_-]+$/
 
 export interface Link {
   code: string
@@ -72,6 +76,9 @@ export class LinkService {
   }
 
   async get (code: string): Promise<Link> {
+    // A key that no link can have never goes to the shard: an over-long key
+    // makes the LMDB read throw, which fails every operation in that message.
+    if (!this.#isPossibleCode(code)) throw new LinkNotFoundError(code)
     const shard = this.#shards[this.#router.shardOfCode(code)] as ShardClient
     const result = await shard.submit(OP_GET, code, '')
     if (result.status === RESULT_NOT_FOUND) throw new LinkNotFoundError(code)
@@ -94,6 +101,11 @@ export class LinkService {
     } catch (error) {
       return Promise.reject(error)
     }
+  }
+
+  #isPossibleCode (code: string): boolean {
+    const maxLength = Math.max(MAX_CODE_LENGTH, this.#aliasRules.maxLength)
+    return code.length > 0 && code.length <= maxLength && CODE_PATTERN.test(code)
   }
 
   #parseCreate (body: unknown): { url: string, alias: string | undefined } {

@@ -162,3 +162,15 @@ test('link lookup of an unknown code returns 404', async () => {
   assertProblem(looked, 404, 'LINK_NOT_FOUND')
   assert.equal(looked.body.value, 'Zz9Zz9Zz9')
 })
+
+test('link lookup of an impossible code returns 404', async () => {
+  const paths = [`${'%C3%A9'.repeat(1000)}`, 'x'.repeat(5000), '%00%01', 'a%2Fb', 'has.dot']
+  for (const path of paths) {
+    const looked = await request(`${linksUrl}/${path}`)
+    assertProblem(looked, 404, 'LINK_NOT_FOUND')
+  }
+
+  const created = await postJson(linksUrl, { url: 'https://example.com/after-impossible-lookups' })
+  assert.equal(created.status, 201)
+  assert.equal((await request(`${server.url}/readyz`)).status, 200)
+})

@@ -14,7 +14,7 @@ import { cpuFields, measureLoad, type LoadSettings } from './lib/load.ts'
 import { describeMachine, toolInstalled } from './lib/machine.ts'
 import { BENCH_HELP, parseBenchOptions, type BenchConfig } from './lib/options.ts'
 import { preload } from './lib/preload.ts'
-import { CpuWindow, readPeakRssBytes } from './lib/proc.ts'
+import { CpuWindow, MachineWindow, readPeakRssBytes } from './lib/proc.ts'
 import { renderMarkdown, type BenchReport } from './lib/report.ts'
 import { buildScenario, computeTargets, SCENARIO_NAMES, type Measurement, type Scenario, type ScenarioName, type StartupFigure } from './lib/results.ts'
 import { productAvailable, REPO_ROOT, startCeiling, startProduct, startReference, type ServerHandle } from './lib/servers.ts'
@@ -126,6 +126,7 @@ async function withServer (start: () => Promise<ServerHandle>, body: (server: Se
 /** Imports `links` links through the batch API and measures it as a create-batch run. */
 async function preloadMeasured (server: ServerHandle, links: number, prefix: string): Promise<{ codes: string[], measurement: Measurement }> {
   const window = new CpuWindow(server.pid)
+  const machineWindow = new MachineWindow()
   const result = await preload({
     origin: server.origin,
     links,
@@ -135,6 +136,7 @@ async function preloadMeasured (server: ServerHandle, links: number, prefix: str
     timeoutMs: Math.max(Math.floor(Math.min(remainingMs() - 5000, config.maxPreloadMs)), 1000)
   })
   const serverCpu = window.stop()
+  const machineCores = machineWindow.stop()
   if (!result.complete) notes.push(`${server.label}: import stopped at ${result.codes.length} of ${links} links (time limit of one import).`)
 
   const clientCpu = {
@@ -153,7 +155,7 @@ async function preloadMeasured (server: ServerHandle, links: number, prefix: str
     p50Ms: result.p50Ms,
     p99Ms: result.p99Ms,
     latencyMethod: 'per batch request',
-    ...cpuFields(serverCpu, clientCpu, result.linksPerSecond, machine.cpus),
+    ...cpuFields(serverCpu, clientCpu, result.linksPerSecond, machine.cpus, machineCores),
     peakRssBytes: readPeakRssBytes(server.pid),
     linksStored: result.codes.length
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { diskUsageBytes } from '../bench/lib/disk.ts'
-import { cpuBetween, parseStat, parseVmHwmBytes, readPeakRssBytes, snapshotCpu, type CpuSnapshot } from '../bench/lib/proc.ts'
+import { cpuBetween, parseProcStatBusy, parseStat, parseVmHwmBytes, readPeakRssBytes, snapshotCpu, type CpuSnapshot } from '../bench/lib/proc.ts'
 
 // Captured from /proc/<pid>/stat of a node process and of one of its threads.
 const NODE_STAT = '14136 (node) S 14135 14135 9 0 -1 4194560 31640 0 0 0 187 42 0 0 20 0 11 0 1046262 1279905792 67190 18446744073709551615 1 1 0 0 0 0 0 16781312 134235650 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0'
@@ -84,4 +84,12 @@ test('disk usage counts allocated blocks', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('machine busy ticks from /proc/stat', () => {
+  const text = 'cpu  2255 34 2290 22625563 6290 127 456 7 0 0\ncpu0 1132 34 1441 11311718 3675 127 438 0 0 0\nintr 114930548\n'
+  const { busyTicks, totalTicks } = parseProcStatBusy(text)
+  assert.equal(busyTicks, 2255 + 34 + 2290 + 127 + 456 + 7)
+  assert.equal(totalTicks, busyTicks + 22625563 + 6290)
+  assert.throws(() => parseProcStatBusy('intr 1\n'), /no aggregate cpu line/)
 })

@@ -138,4 +138,5 @@ test('saturation names the busy side', () => {
   assert.match(describeSaturation(usage(1.2, 0.97), usage(0.3, 0.3), 2), /server thread front at 1 core/)
   assert.match(describeSaturation(usage(1.2, 0.6), usage(0.7, 0.7), 2), /all 2 cores busy/)
   assert.match(describeSaturation(usage(0.5, 0.5), usage(0.3, 0.3), 2), /^no core saturated/)
+  assert.match(describeSaturation(usage(0.5, 0.5), usage(0.3, 0.3), 2, 1.2), /^all 2 cores busy.*other processes 1\.20/)
 })

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { runTool, type ToolResult } from './children.ts'
 import { parseAutocannonResult } from './autocannon.ts'
 import { h2loadArgs, parseH2loadOutput, readH2loadLog } from './h2load.ts'
-import { CpuWindow, readPeakRssBytes, type CpuUsage } from './proc.ts'
+import { CpuWindow, MachineWindow, readPeakRssBytes, type CpuUsage } from './proc.ts'
 import type { Measurement } from './results.ts'
 import type { ServerHandle } from './servers.ts'
 import { REPO_ROOT } from './servers.ts'
@@ -62,7 +62,9 @@ export async function measureLoad (server: ServerHandle, plan: LoadPlan, setting
   // Both windows open when the measured tool process starts, after any warm-up run.
   let serverWindow: CpuWindow | undefined
   let clientWindow: CpuWindow | undefined
+  let machineWindow: MachineWindow | undefined
   const onStart = (child: ChildProcess): void => {
+    machineWindow = new MachineWindow()
     serverWindow = new CpuWindow(server.pid)
     if (child.pid !== undefined) clientWindow = new CpuWindow(child.pid, 100)
   }
@@ -78,6 +80,7 @@ export async function measureLoad (server: ServerHandle, plan: LoadPlan, setting
 
   const serverCpu = serverWindow?.stop()
   const clientCpu = clientWindow?.stop()
+  const machineCores = machineWindow?.stop()
   return {
     server: server.label,
     tool: run.tool,
@@ -87,14 +90,20 @@ export async function measureLoad (server: ServerHandle, plan: LoadPlan, setting
     p50Ms: run.p50Ms,
     p99Ms: run.p99Ms,
     latencyMethod: run.latencyMethod,
-    ...cpuFields(serverCpu, clientCpu, run.rps, settings.cpus),
+    ...cpuFields(serverCpu, clientCpu, run.rps, settings.cpus, machineCores),
     peakRssBytes: readPeakRssBytes(server.pid)
   }
 }
 
-/** CPU figures of a run. Requests in the sampled window are estimated as rps × window length. */
-export function cpuFields (server: CpuUsage | undefined, client: CpuUsage | undefined, rps: number, cpus: number): Partial<Measurement> {
+/**
+ * CPU figures of a run. Requests in the sampled window are estimated as rps ×
+ * window length. `machineCores` is the machine's mean busy cores over the run,
+ * from which the cores used by other processes follow.
+ */
+export function cpuFields (server: CpuUsage | undefined, client: CpuUsage | undefined, rps: number, cpus: number, machineCores?: number): Partial<Measurement> {
   const fields: Partial<Measurement> = {}
+  const otherCores = machineCores === undefined ? undefined : Math.max(0, machineCores - (server?.cores ?? 0) - (client?.cores ?? 0))
+  if (otherCores !== undefined) fields.otherCores = otherCores
   if (server !== undefined) {
     fields.serverCpuSeconds = server.cpuSeconds
     fields.serverCores = server.cores
@@ -105,19 +114,23 @@ export function cpuFields (server: CpuUsage | undefined, client: CpuUsage | unde
     fields.clientCores = client.cores
     fields.clientBusiestThreadCores = client.busiestThreadCores
   }
-  fields.saturation = describeSaturation(server, client, cpus)
+  fields.saturation = describeSaturation(server, client, cpus, otherCores)
   return fields
 }
 
-/** Says which side used up a core (a busiest thread at ≥ 0.9 cores) or the whole machine. */
-export function describeSaturation (server: CpuUsage | undefined, client: CpuUsage | undefined, cpus: number): string {
+/**
+ * Says which side used up a core (a busiest thread at ≥ 0.9 cores) or the
+ * whole machine, counting the cores that other processes took during the run.
+ */
+export function describeSaturation (server: CpuUsage | undefined, client: CpuUsage | undefined, cpus: number, otherCores = 0): string {
   const parts: string[] = []
   if (client !== undefined && client.busiestThreadCores >= 0.9) parts.push('client thread at 1 core')
   if (server !== undefined && server.busiestThreadCores >= 0.9) parts.push(`server thread ${server.busiestThreadName} at 1 core`)
-  const total = (server?.cores ?? 0) + (client?.cores ?? 0)
+  const total = (server?.cores ?? 0) + (client?.cores ?? 0) + otherCores
   if (total >= 0.9 * cpus) parts.push(`all ${cpus} cores busy`)
   if (parts.length === 0) parts.push('no core saturated')
-  const numbers = `server ${(server?.cores ?? 0).toFixed(2)} cores, client ${(client?.cores ?? 0).toFixed(2)}`
+  let numbers = `server ${(server?.cores ?? 0).toFixed(2)} cores, client ${(client?.cores ?? 0).toFixed(2)}`
+  if (otherCores >= 0.05) numbers += `, other processes ${otherCores.toFixed(2)}`
   return `${parts.join(', ')} (${numbers})`
 }
 

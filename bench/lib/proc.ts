@@ -148,3 +148,41 @@ export function readPeakRssBytes (pid: number): number | undefined {
     return undefined
   }
 }
+
+/**
+ * Parses the aggregate `cpu` line of /proc/stat into busy and total ticks.
+ * Busy is everything except idle and iowait; guest time is already counted
+ * in user time, so it is not added again.
+ */
+export function parseProcStatBusy (text: string): { busyTicks: number, totalTicks: number } {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '))
+  if (line === undefined) throw new Error('/proc/stat has no aggregate cpu line')
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[]
+  const busyTicks = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)
+  return { busyTicks, totalTicks: busyTicks + (idle ?? 0) + (iowait ?? 0) }
+}
+
+/** Measures how many cores the whole machine kept busy over a window, to see how much other work shared it. */
+export class MachineWindow {
+  readonly #startBusySeconds: number
+  readonly #startMs: number
+
+  constructor () {
+    this.#startBusySeconds = readMachineBusySeconds()
+    this.#startMs = performance.now()
+  }
+
+  /** Returns the mean number of busy cores since construction. */
+  stop (): number {
+    const wallSeconds = Math.max((performance.now() - this.#startMs) / 1000, 1e-9)
+    return (readMachineBusySeconds() - this.#startBusySeconds) / wallSeconds
+  }
+}
+
+function readMachineBusySeconds (): number {
+  try {
+    return parseProcStatBusy(readFileSync('/proc/stat', 'utf8')).busyTicks / clockTicks()
+  } catch {
+    return 0
+  }
+}

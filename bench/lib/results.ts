@@ -23,6 +23,8 @@ export interface Measurement {
   cpuSecondsPer100k?: number
   clientCores?: number
   clientBusiestThreadCores?: number
+  /** Mean cores that processes other than the server and the client used during the run (a shared machine). */
+  otherCores?: number
   /** Which side used up a core or the machine, in words. */
   saturation?: string
   peakRssBytes?: number

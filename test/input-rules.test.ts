@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { RESERVED_ALIASES } from '../src/links/alias.ts'
 import { postJson, removeDir, resolveCode, startTestServer, type TestServer } from './helpers/server.ts'
 import { assertProblem, countStoredLinks, postRaw, request, type ApiResponse } from './helpers/api.ts'
+import { seededRandom } from './helpers/faulty-store.ts'
 
 const MAX_BODY_BYTES = 8192
 const PRINTABLE_ASCII = /^[\x21-\x7E]+$/
@@ -270,6 +271,62 @@ describe('request body', () => {
 
     const response = await postRaw(linksUrl, 'application/json', body)
     assert.equal(response.status, 201)
+  })
+})
+
+describe('random input', () => {
+  const SEED = 20261204
+  const random = seededRandom(SEED)
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
+  const PIECES = ['https://', 'http://', 'ftp://', 'example.com', 'short.test', '/', '?', '#', '%', '%41', ':', '@', ' ', '\t',
+    '\u0000', '\r\n', 'é', '日本', '..', '[::1]', ':99999', 'a', '-', '_', 'api', 'x'.repeat(70)]
+
+  function randomText (): string {
+    return Array.from({ length: 1 + Math.floor(random() * 8) }, () => pick(PIECES)).join('')
+  }
+
+  function randomValue (): unknown {
+    return pick([() => randomText(), () => random() * 1e6, () => null, () => true, () => [randomText()], () => ({ url: randomText() })])()
+  }
+
+  function randomItem (): unknown {
+    const item: Record<string, unknown> = { url: random() < 0.8 ? randomText() : randomValue() }
+    if (random() < 0.4) item.alias = random() < 0.7 ? randomText() : randomValue()
+    return random() < 0.05 ? randomValue() : item
+  }
+
+  test(`random items never get 5xx or store a rejected item (seed ${SEED})`, async () => {
+    const before = await countStoredLinks(server)
+    let created = 0
+    let rejected = 0
+
+    // Batches of 20 stay below the body limit of this server.
+    for (let batch = 0; batch < 15; batch++) {
+      const items = Array.from({ length: 20 }, randomItem)
+      const response = await postJson(batchUrl, { links: items })
+
+      assert.equal(response.status, 200, JSON.stringify(response.body))
+      for (const [i, result] of (response.body.results as any[]).entries()) {
+        if (result.error !== undefined) {
+          assert.ok([400, 409].includes(result.error.status), `item ${JSON.stringify(items[i])}: ${JSON.stringify(result.error)}`)
+          rejected++
+        } else if (result.created === true) {
+          created++
+        }
+      }
+    }
+    assert.ok(created > 0, 'the generator should make some valid items')
+    assert.ok(rejected > 0, 'the generator should make some invalid items')
+    assert.equal(await countStoredLinks(server), before + created)
+  })
+
+  test(`random create bodies never get 5xx (seed ${SEED})`, async () => {
+    for (let i = 0; i < 100; i++) {
+      const body = randomItem()
+      const response = await postJson(linksUrl, body)
+      assert.ok(response.status < 500, `${JSON.stringify(body)}: ${response.status} ${JSON.stringify(response.body)}`)
+      if (response.status >= 400) assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/)
+    }
   })
 })
 

@@ -52,6 +52,7 @@ interface ToolRun {
 }
 
 let fileCounter = 0
+const warmedUp = new WeakSet<ChildProcess>()
 
 function workFile (settings: LoadSettings, name: string): string {
   fileCounter++
@@ -227,9 +228,13 @@ async function runWrk (server: ServerHandle, script: Script, settings: LoadSetti
   })
 
   // wrk has no warm-up phase of its own (h2load has --warm-up-time), so a
-  // short unmeasured run lets the server's JIT and caches settle first.
-  const warmup = await runTool('wrk', argsFor(Math.max(1, settings.warmupSeconds)), timeoutFor(settings))
-  failIfBad(warmup, 'wrk (warm-up)')
+  // short unmeasured run lets the server's JIT and caches settle before the
+  // first wrk run on each server process.
+  if (!warmedUp.has(server.child)) {
+    const warmup = await runTool('wrk', argsFor(Math.max(1, settings.warmupSeconds)), timeoutFor(settings))
+    failIfBad(warmup, 'wrk (warm-up)')
+    warmedUp.add(server.child)
+  }
 
   const result = await runTool('wrk', argsFor(settings.durationSeconds), timeoutFor(settings), onStart)
   failIfBad(result, 'wrk')

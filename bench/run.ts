@@ -332,7 +332,7 @@ async function main (): Promise<void> {
     notes.push('--load-tool autocannon: every load ran on autocannon, so figures near the top are limited by the load tool.')
   } else if (!hasH2load || !hasWrk) {
     const missing = [hasH2load ? undefined : 'h2load', hasWrk ? undefined : 'wrk'].filter(Boolean).join(' and ')
-    const message = `${missing} not installed (apt-get install nghttp2-client wrk); autocannon stands in, so figures near the top are limited by the load tool.`
+    const message = `${missing} not installed (apt-get install nghttp2-client wrk); autocannon replaces them, so figures near the top are limited by the load tool.`
     notes.push(message)
     log(message)
   }

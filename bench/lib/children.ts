@@ -1,9 +1,9 @@
 /**
  * Every process the bench starts goes through here, so all of them can be
  * stopped when the run ends, fails, times out or is interrupted. A server gets
- * SIGTERM first (the product shuts down gracefully on it) and SIGKILL if it is
- * still there after the grace period; on process exit whatever is left gets
- * SIGKILL synchronously.
+ * SIGTERM first, because the product shuts down gracefully on it, and SIGKILL
+ * if it is still running after the grace period. Whatever is left when the
+ * bench process exits gets SIGKILL synchronously.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { once } from 'node:events'

@@ -8,8 +8,8 @@
  *   random-get  wrk + bench/lua/random-get.lua (uniform pick per request)
  *   create      wrk + bench/lua/create.lua (a new target per request)
  *   mixed       wrk + bench/lua/mixed.lua
- * Without h2load a replay runs on wrk over the same sample; without wrk (or
- * both) the autocannon client replaces it, and its own CPU limits the figures.
+ * Without h2load, a replay runs on wrk over the same sample. Without wrk, the
+ * autocannon client replaces it, and its own CPU then limits the figures.
  */
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'

@@ -1,9 +1,9 @@
 /**
  * CPU time and peak memory of a running process, read from Linux /proc.
  * `/proc/<pid>/stat` gives user and system time in clock ticks for the whole
- * process (all threads); `/proc/<pid>/task/<tid>/stat` gives it per thread,
- * which shows whether one thread (the product's front, a load tool's event
- * loop) used a whole core while the process as a whole did not.
+ * process, all threads together. `/proc/<pid>/task/<tid>/stat` gives it per
+ * thread. That shows whether one thread (the product's front, a load tool's
+ * event loop) used a whole core while the process as a whole did not.
  */
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'

@@ -15,7 +15,7 @@ export interface Measurement {
   errors?: number
   p50Ms?: number
   p99Ms?: number
-  /** How the percentiles were taken, for example `h2load --log-file, uncorrected`. */
+  /** Source of the percentiles, for example `h2load --log-file, uncorrected`. */
   latencyMethod?: string
   serverCpuSeconds?: number
   serverCores?: number
@@ -25,7 +25,7 @@ export interface Measurement {
   clientBusiestThreadCores?: number
   /** Mean cores that processes other than the server and the client used during the run (a shared machine). */
   otherCores?: number
-  /** Which side used up a core or the machine, in words. */
+  /** Description of the side that used up a core or the machine. */
   saturation?: string
   peakRssBytes?: number
   bytesOnDisk?: number
@@ -120,7 +120,7 @@ export interface StartupFigure {
 
 export const REQUIRED_STARTUP_LINKS = 1_000_000
 
-/** The targets table. Thresholds are fixed here and only ever raised. */
+/** Builds the targets table. Thresholds are fixed here and only ever raised. */
 export function computeTargets (scenarios: Partial<Record<ScenarioName, Scenario>>, startup: StartupFigure | undefined): Target[] {
   const startupNote = startup !== undefined && startup.links < REQUIRED_STARTUP_LINKS
     ? `measured with ${startup.links} links, not ${REQUIRED_STARTUP_LINKS}`

@@ -180,9 +180,11 @@ describe('alias', () => {
     }
   })
 
-  test('probe paths stay served after reserved creates', async () => {
-    assert.equal((await request(`${server.url}/healthz`)).status, 200)
-    assert.equal((await request(`${server.url}/readyz`)).status, 200)
+  test('rejected reserved alias leaves no link', async () => {
+    await expectRejected({ url: 'https://example.com/reserved-admin', alias: 'Admin' }, 400, 'ALIAS_RESERVED')
+
+    assert.equal((await resolveCode(server.url, 'Admin')).status, 404)
+    assertProblem(await request(`${linksUrl}/Admin`), 404, 'LINK_NOT_FOUND')
   })
 })
 

@@ -104,6 +104,18 @@ test('taken alias returns 409 ALIAS_TAKEN', async () => {
   assert.equal((await resolveCode(server.url, 'taken-alias')).location, 'https://example.com/first-owner')
 })
 
+test('alias equal to a generated code is taken', async () => {
+  const generated = await postJson(linksUrl, { url: 'https://example.com/generated-owner' })
+  const code = generated.body.code as string
+  const before = await countStoredLinks(server)
+
+  const clash = await postJson(linksUrl, { url: 'https://example.com/alias-thief', alias: code })
+
+  assertProblem(clash, 409, 'ALIAS_TAKEN')
+  assert.equal(await countStoredLinks(server), before)
+  assert.equal((await resolveCode(server.url, code)).location, 'https://example.com/generated-owner')
+})
+
 test('aliases differing in case are two links', async () => {
   const upper = await postJson(linksUrl, { url: 'https://example.com/upper', alias: 'CaseAlias' })
   const lower = await postJson(linksUrl, { url: 'https://example.com/lower', alias: 'casealias' })

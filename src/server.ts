@@ -161,7 +161,24 @@ export async function startServer (config: Config, options: ServerOptions = {}):
     metrics: options.metrics === undefined ? metrics.render : customMetrics(options.metrics, () => server as Server)
   })
 
-  const listenSocket = await listen(front, config.host, config.port)
+  const release = async (): Promise<void> => {
+    await Promise.all(shards.map((shard) => shard.close()))
+    for (const breaker of breakers) breaker.dispose()
+    await Promise.all(readers.map((reader) => reader.close()))
+    await meta.close()
+    lock.release()
+  }
+
+  let listenSocket: us_listen_socket
+  try {
+    listenSocket = await listen(front, config.host, config.port)
+  } catch (error) {
+    // Without this a failed start leaves the shard threads running and the
+    // data directory locked.
+    front.app.close()
+    await release()
+    throw error
+  }
   const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket)
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`
@@ -178,11 +195,7 @@ export async function startServer (config: Config, options: ServerOptions = {}):
       ])
       if (!idle) logger.warn({ inFlight: front.inFlight, shutdownGraceMs: config.shutdownGraceMs }, 'grace period over; closing with requests in flight')
       front.app.close()
-      await Promise.all(shards.map((shard) => shard.close()))
-      for (const breaker of breakers) breaker.dispose()
-      await Promise.all(readers.map((reader) => reader.close()))
-      await meta.close()
-      lock.release()
+      await release()
       logger.info('stopped')
     })()
     return closing

@@ -4,8 +4,9 @@
  * - create: every `POST /api/v1/links` and `POST /api/v1/links/batch`
  *   request takes one token, whatever the batch size (`maxBatchSize` bounds
  *   a batch, and a batch of many links is cheaper per link than single
- *   creates). It is checked before the body is read, so a rejected client
- *   costs no parsing and no shard work.
+ *   creates). It is checked after the header checks (415, 413) and before
+ *   the body is read, so a rejected client costs no parsing and no shard
+ *   work.
  * - not-found: every lookup that finds no link takes one token, on the
  *   redirect path (`GET|HEAD /{code}`) and on `GET /api/v1/links/{code}`.
  *   Lookups that find a link take nothing, so normal traffic never meets

@@ -123,22 +123,31 @@ export class Shard {
     const waits: Array<Promise<void>> = []
 
     for (let i = 0; i < count; i++) {
-      const kind = request.kinds[i] as OpKind
-      const arg = request.args[i] as string
-      if (kind === OP_GET) {
-        this.#fillGet(response, i, arg)
-        continue
+      try {
+        const wait = this.#plan(response, i, request, writes)
+        if (wait !== undefined) waits.push(wait)
+      } catch (error) {
+        // A store read that throws fails its own operation, not the message.
+        const failure = toStoreError(error, this.id)
+        this.#onStoreError?.(failure, [request.args[i] as string])
+        fillError(response, i, failure)
       }
-      const alias = kind === OP_CREATE ? undefined : request.aliases[i] as string
-      const wait = alias === undefined
-        ? this.#planGenerated(response, i, arg, writes)
-        : this.#planAlias(response, i, arg, alias, writes)
-      if (wait !== undefined) waits.push(wait)
     }
 
     if (writes.links.length > 0) waits.push(this.#commit(writes, response))
     await Promise.all(waits)
     return response
+  }
+
+  #plan (response: BatchResponse, i: number, request: BatchRequest, writes: WriteSet): Promise<void> | undefined {
+    const kind = request.kinds[i] as OpKind
+    const arg = request.args[i] as string
+    if (kind === OP_GET) {
+      this.#fillGet(response, i, arg)
+      return undefined
+    }
+    if (kind === OP_CREATE) return this.#planGenerated(response, i, arg, writes)
+    return this.#planAlias(response, i, arg, request.aliases[i] as string, writes)
   }
 
   stats (): ShardStats {

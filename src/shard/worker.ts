@@ -37,7 +37,10 @@ const shard = new Shard({
   leaseSize: data.leaseSize,
   retry: data.retry,
   onLease: (start, size) => { logger.info({ start, size }, 'range lease granted') },
-  onStoreRetry: (error, attempt) => { errorLog.error('store-retry', { err: error, attempt }, 'store write failed, retrying') }
+  onStoreRetry: (error, attempt) => { errorLog.error('store-retry', { err: error, attempt }, 'store write failed, retrying') },
+  onStoreError: (error, codes) => {
+    errorLog.error(`store-error:${error.code}`, { err: error.cause ?? error, errorCode: error.code, codes: codes.slice(0, 10), count: codes.length }, 'store operation failed')
+  }
 })
 
 function openStore (): LinkStore {

@@ -213,7 +213,7 @@ function createRateLimits (config: Config, logger: Logger): RateLimits {
   })
 }
 
-/** The renderer a caller supplied, built once on the first scrape (the server exists by then). */
+/** Wraps a caller's renderer factory so that it runs once, on the first scrape, when the server exists. */
 function customMetrics (factory: NonNullable<ServerOptions['metrics']>, server: () => Server): () => Promise<{ contentType: string, body: string }> {
   let render: (() => Promise<{ contentType: string, body: string }>) | undefined
   return () => {

@@ -16,14 +16,14 @@ export interface RequestHooks {
   /** Returns an error (429) when this client may not create now. */
   checkCreate?: (res: HttpResponse, req: HttpRequest) => ShortenerError | undefined
   /**
-   * Called once per answered request with its route and status, for
+   * Called once per request with its route and response status, for
    * metrics; `startedAt` is from `performance.now()`. The redirect route
-   * does not call it: the Redirector counts its own answers.
+   * does not call it, because the Redirector counts its own responses.
    */
   onResponse?: (route: string, status: number, startedAt: number) => void
   /** Returns the client's rate-limit key; read inside the handler, for checks made after it returned. */
   clientOf?: (res: HttpResponse, req: HttpRequest) => string
-  /** Returns an error (429) to send to this client instead of a not-found answer. */
+  /** Returns an error (429) to send to this client instead of a not-found response. */
   checkNotFound?: (client: string) => ShortenerError | undefined
 }
 

@@ -68,8 +68,8 @@ export class ClientAddress {
     let leftmost = peerAddress
     for (let i = hops.length - 1; i >= 0; i--) {
       const address = normalizeAddress(stripPort((hops[i] as string).trim()))
-      // A trusted proxy wrote this entry, yet it is no address: nobody
-      // further left can be identified, so the proxy's peer is the client.
+      // A trusted proxy wrote this entry, yet it is no address. No entry
+      // further left can be trusted, so the proxy's peer is the client.
       if (address === undefined) return keyOfAddress(peerAddress)
       if (!this.#isTrusted(address)) return keyOfAddress(address)
       leftmost = address
@@ -110,7 +110,7 @@ export function trustedList (entries: readonly string[]): BlockList {
   return list
 }
 
-/** The key an address is counted under: an IPv4 address itself, an IPv6 address's /64. */
+/** Returns the key an address is counted under: an IPv4 address itself, an IPv6 address's /64. */
 export function keyOfAddress (address: string): string {
   if (isIP(address) !== 6) return address
   const expanded = address.length === EXPANDED_IPV6_LENGTH ? address : expandIpv6(address)
@@ -132,7 +132,7 @@ function forwardedFor (req: HttpRequest): string {
   return joined
 }
 
-/** The address in canonical key form (IPv4-mapped IPv6 as IPv4, zone removed), or undefined when it is none. */
+/** Returns the address in canonical form (IPv4-mapped IPv6 as IPv4, zone removed), or undefined for text that is no IP address. */
 function normalizeAddress (text: string): string | undefined {
   const zone = text.indexOf('%')
   const address = zone === -1 ? text : text.slice(0, zone)

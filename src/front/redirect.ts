@@ -46,7 +46,7 @@ export class Redirector {
   #untilSample: number
   hits = 0
   misses = 0
-  /** Answers since start by outcome, read at scrape time: the redirect path pays one increment. */
+  /** Responses since start by outcome, read at scrape time, so the redirect path pays one increment. */
   redirected = 0
   notFound = 0
   rateLimited = 0

@@ -2,16 +2,17 @@
  * Per-client token buckets in a bounded map, cheap enough for the redirect
  * miss path.
  *
- * Each client's bucket holds at most `burst` tokens and gains
+ * Each client's bucket contains at most `burst` tokens and gains
  * `ratePerSecond` tokens per second. A request takes one token, and a
  * request that finds less than one is rejected without taking anything, so
  * a client that keeps trying still gets through at the refill rate.
  *
  * The state per client is one number, as in the generic cell rate
  * algorithm (GCRA): the time at which the client's bucket is full again.
- * At time `now` the bucket holds `burst - (fullAt - now) * ratePerSecond`
- * tokens, so this is the same policy as storing a token count and a refill
- * time, without an object per client and without a timer.
+ * At time `now` the bucket contains
+ * `burst - (fullAt - now) / 1000 * ratePerSecond` tokens (times in
+ * milliseconds), so this is the same policy as storing a token count and a
+ * refill time, without an object per client and without a timer.
  *
  * Clients live in a quick-lru map of `maxClients` entries; the least
  * recently seen are dropped first. quick-lru keeps two generations of up to
@@ -50,7 +51,7 @@ export class TokenBuckets {
     this.burst = options.burst
     this.#intervalMs = 1000 / options.ratePerSecond
     // A request is allowed while the bucket is short of full by at most
-    // burst - 1 tokens, i.e. while it still holds one.
+    // burst - 1 tokens, i.e. while it still contains one.
     this.#toleranceMs = (options.burst - 1) * this.#intervalMs
     this.#fullAt = new QuickLRU({ maxSize: options.maxClients })
     this.#now = options.now ?? performance.now.bind(performance)
@@ -58,7 +59,7 @@ export class TokenBuckets {
 
   /**
    * Takes one token from `client`'s bucket. Returns 0 when the request may
-   * proceed, else the milliseconds until the bucket holds a token again.
+   * proceed, else the milliseconds until the bucket contains a token again.
    */
   take (client: string): number {
     const now = this.#now()

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { BLOCK_MARKER, BLOCKING_STORE_PATH } from './helpers/blocking-store.ts'
 import { FAULTY_STORE_PATH, StoreFaults } from './helpers/faulty-store.ts'
 import { request } from './helpers/api.ts'
 import { postJson, removeDir, resolveCode, startTestServer, type TestServer } from './helpers/server.ts'
@@ -212,5 +213,40 @@ describe('metrics across a worker restart', () => {
     const shard = (restarted[0] as TestServer['shards'][number]).id
     assert.equal(valueOf(samples, 'shortener_shard_worker_restarts_total', { shard }), server.shards[shard]?.restarts)
     assert.equal(sum(samples, 'shortener_shard_stats_up'), server.config.shards, 'the new worker replies to stats')
+  })
+})
+
+describe('metrics with a blocked shard', () => {
+  let server: TestServer
+
+  before(async () => {
+    // One shard, so the blocking create surely lands on the shard under test.
+    server = await startTestServer({ shards: 1, shard: { timeoutMs: 300 } }, { storeWrapper: BLOCKING_STORE_PATH })
+    // Lease a range first: the blocking create must reach putLink without waiting.
+    assert.equal((await postJson(`${server.url}/api/v1/links`, { url: 'https://example.com/warm-up' })).status, 201)
+  })
+
+  after(async () => {
+    await server.close()
+    removeDir(server.config.dataDir)
+  })
+
+  test('scrape does not wait for a blocked shard', async () => {
+    const blocked = postJson(`${server.url}/api/v1/links`, { url: `https://example.com${BLOCK_MARKER}1` })
+
+    // A scrape sent before the worker blocks still sees it up; later ones,
+    // while it is blocked, must come back with stats_up 0 instead of waiting.
+    let samples: Sample[] = []
+    for (let attempt = 0; attempt < 20; attempt++) {
+      samples = await scrape(server)
+      if (valueOf(samples, 'shortener_shard_stats_up', { shard: 0 }) === 0) break
+    }
+    assert.equal(valueOf(samples, 'shortener_shard_stats_up', { shard: 0 }), 0)
+    assert.equal(find(samples, 'shortener_shard_links', { shard: 0 }).length, 0, 'worker-side series are left out')
+    assert.equal(find(samples, 'shortener_shard_queue_depth', { shard: 0 }).length, 1, 'front-side series remain')
+
+    const outcome = await blocked
+    assert.equal(outcome.status, 503, 'the blocked create timed out')
+    assert.equal(outcome.body.code, 'SHARD_TIMEOUT')
   })
 })

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { Writable } from 'node:stream'
+import pino from 'pino'
 import { ConfigError, loadConfig } from '../src/config/load.ts'
 import { ClientAddress, keyOfAddress, trustedList } from '../src/front/client-address.ts'
 import { TokenBuckets } from '../src/front/token-bucket.ts'
@@ -332,5 +334,40 @@ describe('rate limits over HTTP without a trusted proxy', () => {
 
     const forged = await request(`${server.url}/api/v1/links`, createRequest('203.0.113.99', { url: 'https://example.com/forged' }))
     assert.equal(forged.status, 429, 'a different forwarded address does not escape the peer\'s bucket')
+  })
+})
+
+describe('rate limits over HTTP from an IPv6 peer', () => {
+  let server: TestServer
+  const logLines: Array<Record<string, unknown>> = []
+
+  before(async () => {
+    const sink = new Writable({
+      write (chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) {
+          if (line !== '') logLines.push(JSON.parse(line) as Record<string, unknown>)
+        }
+        done()
+      }
+    })
+    server = await startTestServer(
+      { host: '::1', rateLimit: { enabled: true, clientAddress: 'peer', notFoundPerSecond: 1, notFoundBurst: 1 } },
+      { logger: pino({ level: 'warn' }, sink) }
+    )
+  })
+
+  after(async () => {
+    await server.close()
+    removeDir(server.config.dataDir)
+  })
+
+  test('IPv6 peer is keyed by its /64', async () => {
+    const url = `http://[::1]:${server.port}`
+    assert.equal((await request(`${url}/${unknownCode(1)}`)).status, 404)
+    assertRateLimited(await request(`${url}/${unknownCode(2)}`), 'not-found', '"not-found";q=1;w=1')
+
+    const limited = logLines.find((line) => line.msg === 'client rate limited')
+    assert.ok(limited !== undefined, 'the rejection is logged')
+    assert.equal(limited.client, '0000:0000:0000:0000::/64')
   })
 })

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { FAULTY_STORE_PATH, StoreFaults } from './helpers/faulty-store.ts'
 import { postJson, removeDir, resolveCode, startTestServer, type TestServer } from './helpers/server.ts'
 
-// Long, so that an answer that waited for it would show as SHARD_TIMEOUT.
+// Long, so that a response that waited for it would show as SHARD_TIMEOUT.
 const SHARD_TIMEOUT_MS = 20_000
 
 let server: TestServer

@@ -17,7 +17,7 @@ import { AliasTakenError, ShortenerError } from '../errors.ts'
 import { CodeCodec } from '../codec/code.ts'
 import { urlKey } from '../routing/router.ts'
 import { KIND_ALIAS, KIND_GENERATED, type LinkRecord, type LinkStore } from '../store/types.ts'
-import { toStoreError } from './failures.ts'
+import { commitFailureCause, toStoreError } from './failures.ts'
 import { LeasedSequence, type RangeLeaser } from './sequence.ts'
 import { retryWithBackoff, type RetryPolicy } from './retry.ts'
 import {
@@ -39,6 +39,8 @@ export interface ShardOptions {
   onLease?: (start: number, size: number) => void
   onStoreRetry?: (error: unknown, attempt: number) => void
   onStoreError?: (error: ShortenerError, codes: readonly string[]) => void
+  /** Tells whether the store's disk is out of space; a failed commit is then reported as STORAGE_FULL. */
+  isDiskFull?: () => boolean
 }
 
 /** A write queued by this shard and not yet durable. */
@@ -86,6 +88,7 @@ export class Shard {
   #retry: RetryPolicy
   #onStoreRetry: ShardOptions['onStoreRetry']
   #onStoreError: ShardOptions['onStoreError']
+  #isDiskFull: ShardOptions['isDiskFull']
   #linkCache: QuickLRU<string, LinkRecord> | undefined
   #urlCache: QuickLRU<string, string> | undefined
   /** Generated links in flight, by base64 URL digest. */
@@ -104,6 +107,7 @@ export class Shard {
     this.#retry = options.retry
     this.#onStoreRetry = options.onStoreRetry
     this.#onStoreError = options.onStoreError
+    this.#isDiskFull = options.isDiskFull
     if (options.cacheEntries > 0) {
       this.#linkCache = new QuickLRU({ maxSize: options.cacheEntries })
       this.#urlCache = new QuickLRU({ maxSize: options.cacheEntries })
@@ -332,7 +336,7 @@ export class Shard {
       })
       writes.resolve()
     } catch (error) {
-      const failure = toStoreError(error, this.id)
+      const failure = toStoreError(await commitFailureCause(error), this.id, this.#isDiskFull?.() ?? false)
       this.#stats.storeErrors++
       this.#onStoreError?.(failure, writes.links.map((link) => link.code))
       for (const i of writes.indexes) fillError(response, i, failure)

@@ -9,6 +9,7 @@ import { workerData } from 'piscina'
 import { createLogger, RateLimitedLog } from '../log.ts'
 import { LmdbLinkStore } from '../store/lmdb.ts'
 import { MetaStore } from '../store/meta.ts'
+import { isDiskNearlyFull } from './failures.ts'
 import { Shard } from './shard.ts'
 import type { LinkStore } from '../store/types.ts'
 import type { BatchResponse, ShardRequest, ShardStats, ShardWorkerData, StoreWrapper } from './protocol.ts'
@@ -38,6 +39,7 @@ const shard = new Shard({
   retry: data.retry,
   onLease: (start, size) => { logger.info({ start, size }, 'range lease granted') },
   onStoreRetry: (error, attempt) => { errorLog.error('store-retry', { err: error, attempt }, 'store write failed, retrying') },
+  isDiskFull: () => isDiskNearlyFull(data.dataDir),
   onStoreError: (error, codes) => {
     errorLog.error(`store-error:${error.code}`, { err: error.cause ?? error, errorCode: error.code, codes: codes.slice(0, 10), count: codes.length }, 'store operation failed')
   }

@@ -17,15 +17,15 @@ export function isStorageFull (error: unknown): boolean {
 /**
  * Returns the cause of an lmdb-js commit failure. lmdb-js 3.5 rejects every
  * write of a failed transaction with a generic "Commit failed (see
- * commitError for details)" and rejects the promise in its `commitError`
- * with the real error (such as ENOSPC) in the same callback, so that
+ * commitError for details)". In the same callback it rejects the promise in
+ * that error's `commitError` with the real error (such as ENOSPC), so the
  * promise has settled by the time a write's rejection is handled. Any other
  * error is returned as it is.
  */
 export async function commitFailureCause (error: unknown): Promise<unknown> {
   const commitError = (error as { commitError?: unknown } | null)?.commitError
   if (!(commitError instanceof Promise)) return error
-  // A macrotask bounds the wait, should a later lmdb-js settle it later.
+  // A macrotask bounds the wait in case a later lmdb-js settles it later.
   const notSettled = new Promise<unknown>((resolve) => { setImmediate(resolve, error) })
   return await Promise.race([commitError.then(() => error, (cause: unknown) => cause), notSettled])
 }
@@ -44,7 +44,7 @@ export function isDiskNearlyFull (dir: string, minFreeBytes = MIN_FREE_BYTES): b
   }
 }
 
-// NOTE: a guess: a few LMDB pages plus headroom for a growing data file.
+// NOTE: 1 MiB is a guess: a few LMDB pages plus headroom for a growing data file.
 const MIN_FREE_BYTES = 1 << 20
 
 /** Maps a store failure to the client's error; `diskFull` reports any failure as STORAGE_FULL. */

@@ -103,7 +103,7 @@ export async function startServer (config: Config, options: ServerOptions = {}):
     throw error
   }
 
-  const readers = shards.map((_, shard) => new LmdbLinkStore({ dataDir: config.dataDir, shard, mapSizeBytes: config.shard.mapSizeBytes }))
+  const readers = shards.map((_, shard) => new LmdbLinkStore({ dataDir: config.dataDir, shard, codec, mapSizeBytes: config.shard.mapSizeBytes }))
   const baseUrl = new URL(config.baseUrl)
   const links = new LinkService({
     router,

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { after, before, test } from 'node:test'
 import { urlKey, type Router } from '../src/routing/router.ts'
+import { CodeCodec } from '../src/codec/code.ts'
 import { LmdbLinkStore, shardStorePath } from '../src/store/lmdb.ts'
+import { MetaStore } from '../src/store/meta.ts'
 import { runCli } from './helpers/cli.ts'
 import { postJson, removeDir, resolveCode, startTestServer, tempDataDir } from './helpers/server.ts'
 
@@ -60,7 +62,12 @@ after(() => { removeDir(dataDir) })
 
 /** Opens every shard's store of the closed server, runs `check`, and closes them. */
 async function withShardStores (check: (stores: LmdbLinkStore[]) => void): Promise<void> {
-  const stores = Array.from({ length: SHARDS }, (_, shard) => new LmdbLinkStore({ dataDir, shard, mapSizeBytes: 0 }))
+  const meta = new MetaStore(dataDir)
+  const constants = meta.readConstants()
+  await meta.close()
+  assert.ok(constants !== undefined)
+  const codec = new CodeCodec({ key: constants.permutationKey, slots: constants.slots })
+  const stores = Array.from({ length: SHARDS }, (_, shard) => new LmdbLinkStore({ dataDir, shard, codec, mapSizeBytes: 0 }))
   try {
     check(stores)
   } finally {

@@ -3,10 +3,12 @@
  * open options are the product's own) on a temp dir: a read of a stored link,
  * and writes awaited one at a time or queued 1000 to a transaction.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Bench } from 'tinybench'
+import { CodeCodec } from '../../src/codec/code.ts'
 import { LmdbLinkStore } from '../../src/store/lmdb.ts'
 import { KIND_GENERATED } from '../../src/store/types.ts'
 import { urlKey } from '../../src/routing/router.ts'
@@ -17,21 +19,23 @@ const BATCH = 1000
 
 export async function benchStore (timeMs: number): Promise<MicroResult[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-micro-lmdb-'))
-  const store = new LmdbLinkStore({ dataDir, shard: 0, mapSizeBytes: 0 })
+  const codec = new CodeCodec({ key: randomBytes(32), slots: 4096 })
+  const code = (n: number): string => codec.codeOfNumber(n)
+  const store = new LmdbLinkStore({ dataDir, shard: 0, codec, mapSizeBytes: 0 })
   try {
     const writes: Array<Promise<unknown>> = []
-    for (let n = 0; n < STORED_LINKS; n++) writes.push(put(store, `k${n}`))
+    for (let n = 0; n < STORED_LINKS; n++) writes.push(put(store, code(n)))
     await Promise.all(writes)
 
     let n = 0
     let next = STORED_LINKS
     const bench = new Bench({ time: timeMs, warmupTime: Math.min(timeMs, 100) })
     bench
-      .add('get (getUrl, stored link)', () => { store.getUrl(`k${(n++ * 7919) % STORED_LINKS}`) })
-      .add('put, awaiting each commit', async () => { await put(store, `k${next++}`) })
+      .add('get (getUrl, stored link)', () => { store.getUrl(code((n++ * 7919) % STORED_LINKS)) })
+      .add('put, awaiting each commit', async () => { await put(store, code(next++)) })
       .add(`put ×${BATCH} in one transaction`, async () => {
         const batch: Array<Promise<unknown>> = []
-        for (let j = 0; j < BATCH; j++) batch.push(put(store, `k${next++}`))
+        for (let j = 0; j < BATCH; j++) batch.push(put(store, code(next++)))
         await Promise.all(batch)
       })
     await bench.run()

@@ -70,11 +70,29 @@ export class CodeCodec {
     }
 
     // For a huge seq the product rounds, but it still compares above the limit.
-    const n = seq * this.slots + slot
-    if (n >= EIGHT_CHARACTER_LIMIT) throw new CodeSpaceExhaustedError()
+    return this.codeOfNumber(seq * this.slots + slot)
+  }
 
+  /**
+   * Returns the code of number `n`: 7 characters below 62^7, else 8.
+   *
+   * @throws {CodeSpaceExhaustedError} when `n` reaches 62^8.
+   */
+  codeOfNumber (n: number): string {
+    if (n >= EIGHT_CHARACTER_LIMIT) throw new CodeSpaceExhaustedError()
     const length = n < SEVEN_CHARACTER_LIMIT ? 7 : 8
     return encodeBase62(this.#permutation.permute(n, length), length)
+  }
+
+  /**
+   * Returns the number of a code as minted, or -1 when no number mints this
+   * code: other text, or an 8-character code whose number is below 62^7
+   * (that number mints a 7-character code).
+   */
+  numberOfGeneratedCode (code: string): number {
+    const n = this.numberOfCode(code)
+    if (n < 0 || (code.length === 8 && n < SEVEN_CHARACTER_LIMIT)) return -1
+    return n
   }
 
   /**

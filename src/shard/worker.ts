@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module'
 import { workerData } from 'piscina'
 import { createLogger, RateLimitedLog } from '../log.ts'
+import { CodeCodec } from '../codec/code.ts'
 import { LmdbLinkStore } from '../store/lmdb.ts'
 import { MetaStore } from '../store/meta.ts'
 import { isDiskNearlyFull } from './failures.ts'
@@ -46,7 +47,8 @@ const shard = new Shard({
 })
 
 function openStore (): LinkStore {
-  const lmdb = new LmdbLinkStore({ dataDir: data.dataDir, shard: data.shard, mapSizeBytes: data.mapSizeBytes })
+  const codec = new CodeCodec({ key: data.permutationKey, slots: data.slots })
+  const lmdb = new LmdbLinkStore({ dataDir: data.dataDir, shard: data.shard, codec, mapSizeBytes: data.mapSizeBytes })
   if (data.storeWrapperPath === undefined) return lmdb
   // require(), not import(): inside worker threads the TypeScript loader
   // (tsx) serves require() only, and this keeps the module free of

@@ -54,7 +54,7 @@ export async function reshard (options: ReshardOptions): Promise<ReshardResult> 
     const target = new Router({ codec, slots: constants.slots, shards: options.shards })
     const storeCount = Math.max(constants.shards, options.shards)
     for (let shard = 0; shard < storeCount; shard++) {
-      stores.push(new LmdbLinkStore({ dataDir: options.dataDir, shard, mapSizeBytes: 0 }))
+      stores.push(new LmdbLinkStore({ dataDir: options.dataDir, shard, codec, mapSizeBytes: 0 }))
     }
 
     const moves = findMisplaced(stores, target)

@@ -88,7 +88,7 @@ function record (scenario: ScenarioName, side: Side, measurement: Measurement): 
   entry[side] = measurement
   runs[scenario] = entry
   const figure = measurement.error === undefined
-    ? `${Math.round(measurement.rps ?? 0)} ${scenario.startsWith('create-batch') ? 'links' : 'req'}/s, p99 ${measurement.p99Ms?.toFixed(2) ?? '–'} ms; ${measurement.saturation ?? ''}`
+    ? `${Math.round(measurement.rps ?? 0)} ${scenario.startsWith('create-batch') ? 'links' : 'req'}/s, ${measurement.errors ?? 0} errors, p99 ${measurement.p99Ms?.toFixed(2) ?? '–'} ms; ${measurement.saturation ?? ''}`
     : `failed: ${measurement.error.split('\n')[0]}`
   log(`${scenario} on ${measurement.server}: ${figure}`)
 }
@@ -123,6 +123,27 @@ async function withServer (start: () => Promise<ServerHandle>, body: (server: Se
   }
 }
 
+/**
+ * Sends one create after a create run that counted errors and notes its
+ * response, because wrk counts failed responses without keeping any of them.
+ */
+async function noteCreateErrors (server: ServerHandle, scenario: string, measurement: Measurement): Promise<void> {
+  if ((measurement.errors ?? 0) === 0 || measurement.error !== undefined) return
+  try {
+    const response = await fetch(`${server.origin}/api/v1/links`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `https://example.com/bench/probe/${Date.now()}` }),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(5000)
+    })
+    const text = (await response.text()).slice(0, 300)
+    notes.push(`${scenario} on ${server.label}: ${measurement.errors} failed responses; a create sent afterwards returned ${response.status} ${text}`)
+  } catch (error) {
+    notes.push(`${scenario} on ${server.label}: ${measurement.errors} failed responses; a create sent afterwards failed: ${(error as Error).message}`)
+  }
+}
+
 /** Imports `links` links through the batch API and measures it as a create-batch run. */
 async function preloadMeasured (server: ServerHandle, links: number, prefix: string): Promise<{ codes: string[], measurement: Measurement }> {
   const window = new CpuWindow(server.pid)
@@ -137,6 +158,9 @@ async function preloadMeasured (server: ServerHandle, links: number, prefix: str
   })
   const serverCpu = window.stop()
   const machineCores = machineWindow.stop()
+  if (result.firstError !== undefined) {
+    notes.push(`${server.label}: ${result.failedLinks} of ${links} imported links failed, the first with ${result.firstError}`)
+  }
   if (!result.complete) notes.push(`${server.label}: import stopped at ${result.codes.length} of ${links} links (time limit of one import).`)
 
   const clientCpu = {
@@ -234,7 +258,9 @@ async function benchMain (suite: MainSuite): Promise<void> {
       await step(`${suite.side} p99 at half max`, loadMs(), async () => await addHalfRate(server, hot, hotRun))
     })
     await step(`${suite.side} create-single`, loadMs(), async () => {
-      record('create-single', suite.side, await measureLoad(server, { kind: 'create', runTag: `${suite.side}-single` }, settings))
+      const run = await measureLoad(server, { kind: 'create', runTag: `${suite.side}-single` }, settings)
+      record('create-single', suite.side, run)
+      await noteCreateErrors(server, 'create-single', run)
     })
     await step(`${suite.side} mixed`, loadMs(), async () => {
       const file = codeFile(`${suite.side}-hot-codes.txt`, hot)
@@ -260,7 +286,9 @@ async function benchCommitDurability (side: Target, start: (dataDir: string) => 
     const loaded = await preloadMeasured(server, config.smallLinks, 'c')
     record('create-batch-commit', side, loaded.measurement)
     await step(`${side} create-single-commit`, loadMs(), async () => {
-      record('create-single-commit', side, await measureLoad(server, { kind: 'create', runTag: `${side}-commit` }, settings))
+      const run = await measureLoad(server, { kind: 'create', runTag: `${side}-commit` }, settings)
+      record('create-single-commit', side, run)
+      await noteCreateErrors(server, 'create-single-commit', run)
     })
   })
 }

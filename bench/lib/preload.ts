@@ -28,6 +28,8 @@ export interface PreloadResult {
   p50Ms: number | undefined
   p99Ms: number | undefined
   failedLinks: number
+  /** The first per-link error the server returned, as `CODE: detail`. */
+  firstError?: string
   /** CPU seconds this (client) process spent during the import. */
   clientCpuSeconds: number
 }
@@ -55,6 +57,7 @@ export async function preload (options: PreloadOptions): Promise<PreloadResult> 
   const started = performance.now()
   let nextStart = 0
   let failedLinks = 0
+  let firstError: string | undefined
   let loaded = 0
 
   const worker = async (): Promise<void> => {
@@ -78,8 +81,12 @@ export async function preload (options: PreloadOptions): Promise<PreloadResult> 
 
       const results = (JSON.parse(text) as { results: BatchItem[] }).results
       results.forEach((item, i) => {
-        if (item.code === undefined) failedLinks++
-        else codes[from + i] = item.code
+        if (item.code !== undefined) {
+          codes[from + i] = item.code
+          return
+        }
+        failedLinks++
+        firstError ??= `${item.error?.code ?? 'NO_CODE'}: ${item.error?.detail ?? JSON.stringify(item).slice(0, 200)}`
       })
       loaded += to - from
     }
@@ -104,6 +111,7 @@ export async function preload (options: PreloadOptions): Promise<PreloadResult> 
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     failedLinks,
+    ...(firstError === undefined ? {} : { firstError }),
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { describeSaturation } from '../bench/lib/load.ts'
 import { renderMarkdown, targetTable } from '../bench/lib/report.ts'
-import { buildScenario, computeTargets, evaluate, ratio, spread, type Scenario, type Target } from '../bench/lib/results.ts'
+import { buildScenario, computeTargets, evaluate, ratio, spread, usableRps, type Scenario, type Target } from '../bench/lib/results.ts'
 
 function targetNamed (targets: Target[], name: string): Target {
   const found = targets.find((t) => t.name === name)
@@ -36,6 +36,29 @@ test('scenario without product has no ratios', () => {
   assert.equal(scenario.rps, undefined)
   assert.equal(scenario.vsCeiling, undefined)
   assert.equal(scenario.vsReference, undefined)
+})
+
+test('failing runs not compared', () => {
+  const scenario = buildScenario({
+    product: { server: 'product', tool: 'wrk', rps: 15_000, requests: 30_000, errors: 30_000 },
+    reference: { server: 'reference', tool: 'wrk', rps: 4000, requests: 8000, errors: 80 }
+  })
+  assert.equal(scenario.vsReference, undefined)
+  assert.match(scenario.note ?? '', /product: more than 1 % of operations failed/)
+  assert.doesNotMatch(scenario.note ?? '', /reference/)
+})
+
+test('usable rps by error share', () => {
+  assert.equal(usableRps({ server: 's', tool: 't', rps: 10, requests: 1000, errors: 10 }), 10)
+  assert.equal(usableRps({ server: 's', tool: 't', rps: 10, requests: 1000, errors: 11 }), undefined)
+  assert.equal(usableRps({ server: 's', tool: 't', rps: 10, errors: 0 }), 10)
+  assert.equal(usableRps({ server: 's', tool: 't', rps: 10, error: 'h2load exited with 1' }), undefined)
+  assert.equal(usableRps(undefined), undefined)
+})
+
+test('batch import with failed links missing', () => {
+  const targets = computeTargets({ 'create-batch': { server: 'p', tool: 'fetch', rps: 200_000, requests: 5000, errors: 5000 } }, undefined)
+  assert.equal(targetNamed(targets, 'batch import').status, 'missing')
 })
 
 test('evaluate at and around the threshold', () => {

@@ -122,7 +122,11 @@ export function renderMarkdown (report: BenchReport): string {
     '',
     targetTable(report.targets)
   ]
-  if (report.notes.length > 0) parts.push('', '## Notes', '', ...report.notes.map((n) => `- ${n}`))
+  const notes = [
+    ...Object.entries(report.scenarios).filter(([, s]) => s.note !== undefined).map(([name, s]) => `${name}: ${s.note as string}`),
+    ...report.notes
+  ]
+  if (notes.length > 0) parts.push('', '## Notes', '', ...notes.map((n) => `- ${n}`))
   if (report.incomplete !== undefined) parts.push('', `**Incomplete run:** ${report.incomplete}`)
   return parts.join('\n') + '\n'
 }

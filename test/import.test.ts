@@ -45,13 +45,13 @@ function readRejects (path: string): string[][] {
   })
 }
 
-/** A loopback port with nothing listening on it. */
+/** Returns a loopback port with nothing listening on it. */
 async function closedPort (): Promise<number> {
   const probe = createServer()
   await new Promise<void>((resolve) => { probe.listen(0, '127.0.0.1', resolve) })
   const address = probe.address()
   await new Promise<void>((resolve) => { probe.close(() => { resolve() }) })
-  assert.ok(address !== null && typeof address === 'object')
+  assert.ok(address !== null && typeof address !== 'string', 'a TCP server has an address object')
   return address.port
 }
 

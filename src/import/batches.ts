@@ -74,7 +74,7 @@ export async function * batchLines (lines: AsyncIterable<Line>, limits: BatchLim
   if (batch.lineCount > 0) yield batch
 }
 
-/** The request body carrying the given encoded links. */
+/** Builds the request body that carries the given encoded links. */
 export function encodeBody (encodedItems: readonly string[]): string {
   return `{"links":[${encodedItems.join(',')}]}`
 }

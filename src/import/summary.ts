@@ -68,7 +68,7 @@ export function formatSummary (counts: ImportCounts, verify?: VerifyCounts): str
   return rows.map(([label, value]) => `${label.padEnd(LABEL_WIDTH)}${value}\n`).join('')
 }
 
-/** One status line for the terminal progress display. */
+/** Formats one status line for the terminal progress display. */
 export function formatProgress (counts: ImportCounts): string {
   return `${counts.linesRead} lines, ${counts.links} links (${counts.created} new), ` +
     `${counts.rejected} rejected, ${Math.round(counts.linksPerSecond)} links/s`

@@ -58,14 +58,14 @@ export function parseSummary (text: string): Map<string, string> {
   return rows
 }
 
-/** The integer value of a summary row; throws when the row is missing, so a renamed label fails loudly. */
+/** Returns the integer value of a summary row; throws when the row is missing, so a renamed label fails loudly. */
 export function count (run: ImportRun, label: string): number {
   const value = run.summary.get(label)
   if (value === undefined) throw new Error(`summary has no row ${JSON.stringify(label)}:\n${run.stdout}${run.stderr}`)
   return Number.parseInt(value, 10)
 }
 
-/** Rejected-line counts by error code from the summary (0 for a code not listed). */
+/** Returns the rejected-line count of one error code from the summary (0 for a code not listed). */
 export function rejectedCount (run: ImportRun, code: string): number {
   return run.summary.has(code) ? count(run, code) : 0
 }

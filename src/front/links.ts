@@ -6,11 +6,11 @@
 import { BatchTooLargeError, InvalidBodyError, ShortenerError } from '../errors.ts'
 import { validateAlias, type AliasRules } from '../links/alias.ts'
 import { normalizeTarget, type TargetRules } from '../links/target.ts'
-import type { Router } from '../routing/router.ts'
+import { urlKey, type Router } from '../routing/router.ts'
 import { OP_CREATE, OP_CREATE_ALIAS, OP_GET, RESULT_CREATED, RESULT_NOT_FOUND } from '../shard/protocol.ts'
 import { LinkNotFoundError } from '../errors.ts'
 import { MAX_CODE_LENGTH } from '../codec/code.ts'
-import type { OpResult, ShardClient } from './shard-client.ts'
+import { PromiseSink, type OpResult, type ResultSink, type ShardClient } from './shard-client.ts'
 
 /** Characters of generated codes (base62) and aliases. */
 const CODE_PATTERN = /^[A-Za-z0-9_-]+$/
@@ -49,6 +49,8 @@ export class LinkService {
   #targetRules: TargetRules
   #aliasRules: AliasRules
   #maxBatchSize: number
+  #lastTimeMs = Number.NaN
+  #lastTimeIso = ''
 
   constructor (options: LinkServiceOptions) {
     this.#router = options.router
@@ -62,17 +64,21 @@ export class LinkService {
   /** Creates one link from a request body `{url, alias?}`; 400 errors are thrown before anything is queued. */
   async create (body: unknown): Promise<CreateOutcome> {
     const result = await this.#submitCreate(body)
-    return { link: this.#toLink(result), created: result.status === RESULT_CREATED }
+    return { link: this.toLink(result), created: result.status === RESULT_CREATED }
   }
 
   /** Creates every link of `{links: [...]}`; one bad item yields an error entry, never a failed batch. */
-  async createBatch (body: unknown): Promise<BatchItem[]> {
+  createBatch (body: unknown): Promise<BatchItem[]> {
     const items = this.#batchItems(body)
-    const pending = items.map((item) => this.#submitCreate(item).then(
-      (result): BatchItem => ({ ...this.#toLink(result), created: result.status === RESULT_CREATED }),
-      toBatchError
-    ))
-    return await Promise.all(pending)
+    const collector = new BatchCollector(items.length, this)
+    for (let i = 0; i < items.length; i++) {
+      try {
+        this.#queueCreate(items[i], collector, i)
+      } catch (error) {
+        collector.onError(i, error as Error)
+      }
+    }
+    return collector.done
   }
 
   async get (code: string): Promise<Link> {
@@ -82,7 +88,7 @@ export class LinkService {
     const shard = this.#shards[this.#router.shardOfCode(code)] as ShardClient
     const result = await shard.submit(OP_GET, code, '')
     if (result.status === RESULT_NOT_FOUND) throw new LinkNotFoundError(code)
-    return this.#toLink(result)
+    return this.toLink(result)
   }
 
   shortUrl (code: string): string {
@@ -90,17 +96,27 @@ export class LinkService {
   }
 
   #submitCreate (body: unknown): Promise<OpResult> {
+    const sink = new PromiseSink()
     try {
-      const { url, alias } = this.#parseCreate(body)
-      if (alias === undefined) {
-        const shard = this.#shards[this.#router.shardOfUrl(url)] as ShardClient
-        return shard.submit(OP_CREATE, url, '')
-      }
-      const shard = this.#shards[this.#router.shardOfCode(alias)] as ShardClient
-      return shard.submit(OP_CREATE_ALIAS, url, alias)
+      this.#queueCreate(body, sink, 0)
     } catch (error) {
-      return Promise.reject(error)
+      sink.onError(0, error as Error)
     }
+    return sink.promise
+  }
+
+  /** Validates one create and queues it on its shard; throws the 400 errors. */
+  #queueCreate (body: unknown, sink: ResultSink, index: number): void {
+    const { url, alias } = this.#parseCreate(body)
+    if (alias !== undefined) {
+      const shard = this.#shards[this.#router.shardOfCode(alias)] as ShardClient
+      shard.submitTo(sink, index, OP_CREATE_ALIAS, url, alias)
+      return
+    }
+    // The digest routes the URL, and the shard reuses it as its index key.
+    const key = urlKey(url)
+    const shard = this.#shards[this.#router.shardOfSlot(this.#router.slotOfUrlKey(key))] as ShardClient
+    shard.submitTo(sink, index, OP_CREATE, url, '', key)
   }
 
   #isPossibleCode (code: string): boolean {
@@ -125,13 +141,65 @@ export class LinkService {
     return body.links
   }
 
-  #toLink (result: OpResult): Link {
+  /** The link as the API returns it. */
+  toLink (result: OpResult): Link {
     return {
       code: result.code,
       shortUrl: this.#baseUrl + result.code,
       url: result.url,
-      createdAt: new Date(result.createdAt).toISOString()
+      createdAt: this.#isoTime(result.createdAt)
     }
+  }
+
+  /** The link with its `created` flag, as a batch result item. */
+  toBatchItem (result: OpResult): Link & { created: boolean } {
+    return {
+      code: result.code,
+      shortUrl: this.#baseUrl + result.code,
+      url: result.url,
+      createdAt: this.#isoTime(result.createdAt),
+      created: result.status === RESULT_CREATED
+    }
+  }
+
+  // The links of one commit share their creation millisecond, so the last
+  // formatted time is nearly always the one asked for next.
+  #isoTime (ms: number): string {
+    if (ms !== this.#lastTimeMs) {
+      this.#lastTimeMs = ms
+      this.#lastTimeIso = new Date(ms).toISOString()
+    }
+    return this.#lastTimeIso
+  }
+}
+
+/** Collects the outcomes of one API batch in input order and resolves when all are in. */
+class BatchCollector implements ResultSink {
+  readonly done: Promise<BatchItem[]>
+  #items: BatchItem[]
+  #missing: number
+  #links: LinkService
+  #resolve!: (items: BatchItem[]) => void
+
+  constructor (count: number, links: LinkService) {
+    this.#items = new Array(count)
+    this.#missing = count
+    this.#links = links
+    this.done = new Promise((resolve) => { this.#resolve = resolve })
+    if (count === 0) this.#resolve(this.#items)
+  }
+
+  onResult (index: number, result: OpResult): void {
+    this.#settle(index, this.#links.toBatchItem(result))
+  }
+
+  onError (index: number, error: Error): void {
+    this.#settle(index, toBatchError(error))
+  }
+
+  #settle (index: number, item: BatchItem): void {
+    this.#items[index] = item
+    if (--this.#missing === 0) this.#resolve(this.#items)
   }
 }
 

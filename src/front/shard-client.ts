@@ -14,6 +14,7 @@
 import { Piscina } from 'piscina'
 import { ShardOverloadedError, ShardTimeoutError, ShardUnavailableError, ShortenerError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { URL_KEY_BYTES } from '../routing/router.ts'
 import {
   RESULT_FAILED,
   type BatchRequest, type BatchResponse, type OpKind, type ResultStatus, type ShardRequest, type ShardStats, type ShardWorkerData
@@ -30,10 +31,39 @@ export interface OpResult {
   createdAt: number
 }
 
-interface Waiter {
-  resolve: (result: OpResult) => void
-  reject: (error: Error) => void
+/**
+ * Receives the outcome of operations submitted with `submitTo`: one object
+ * serves a whole API batch, so a batch of 1000 links allocates no promise
+ * or closure per link.
+ */
+export interface ResultSink {
+  onResult (index: number, result: OpResult): void
+  onError (index: number, error: Error): void
 }
+
+/** Adapts one operation's outcome to a promise. */
+export class PromiseSink implements ResultSink {
+  readonly promise: Promise<OpResult>
+  #resolve!: (result: OpResult) => void
+  #reject!: (error: Error) => void
+
+  constructor () {
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+  }
+
+  onResult (_index: number, result: OpResult): void {
+    this.#resolve(result)
+  }
+
+  onError (_index: number, error: Error): void {
+    this.#reject(error)
+  }
+}
+
+const NO_URL_KEY = new Uint8Array(URL_KEY_BYTES)
 
 export interface ShardClientOptions {
   workerData: ShardWorkerData
@@ -55,7 +85,9 @@ export class ShardClient {
   #kinds: OpKind[] = []
   #args: string[] = []
   #aliases: string[] = []
-  #waiters: Waiter[] = []
+  #urlKeys: Uint8Array[] = []
+  #sinks: ResultSink[] = []
+  #indexes: number[] = []
   #outstanding = 0
   #scheduled = false
   #closed = false
@@ -100,20 +132,34 @@ export class ShardClient {
     return this.#restarts
   }
 
-  submit (kind: OpKind, arg: string, alias: string): Promise<OpResult> {
+  /**
+   * Queues one operation for this turn's message. `urlKey` is the digest of
+   * the URL of an OP_CREATE (the front computed it to route), so the shard
+   * need not compute it again.
+   */
+  submit (kind: OpKind, arg: string, alias: string, urlKey?: Uint8Array): Promise<OpResult> {
+    const sink = new PromiseSink()
+    this.submitTo(sink, 0, kind, arg, alias, urlKey)
+    return sink.promise
+  }
+
+  /** Queues one operation whose outcome goes to `sink` under `index`; a full queue is reported the same way. */
+  submitTo (sink: ResultSink, index: number, kind: OpKind, arg: string, alias: string, urlKey?: Uint8Array): void {
     if (this.#outstanding >= this.#maxQueued) {
-      return Promise.reject(new ShardOverloadedError(this.id, this.#maxQueued))
+      sink.onError(index, new ShardOverloadedError(this.id, this.#maxQueued))
+      return
     }
     this.#outstanding++
     this.#kinds.push(kind)
     this.#args.push(arg)
     this.#aliases.push(alias)
-    const result = new Promise<OpResult>((resolve, reject) => { this.#waiters.push({ resolve, reject }) })
+    this.#urlKeys.push(urlKey ?? NO_URL_KEY)
+    this.#sinks.push(sink)
+    this.#indexes.push(index)
     if (!this.#scheduled) {
       this.#scheduled = true
       setImmediate(this.#flush)
     }
-    return result
   }
 
   /** Resolves when the worker answers a round trip within the timeout. */
@@ -144,15 +190,16 @@ export class ShardClient {
         type: 'batch',
         kinds: this.#kinds.splice(0, take),
         args: this.#args.splice(0, take),
-        aliases: this.#aliases.splice(0, take)
+        aliases: this.#aliases.splice(0, take),
+        urlKeys: joinKeys(this.#urlKeys.splice(0, take))
       }
-      this.#send(request, this.#waiters.splice(0, take))
+      this.#send(request, new Waiters(this.#sinks.splice(0, take), this.#indexes.splice(0, take)))
     }
   }
 
-  #send (request: BatchRequest, waiters: Waiter[]): void {
+  #send (request: BatchRequest, waiters: Waiters): void {
     let sent = false
-    const release = (): void => { this.#outstanding -= waiters.length }
+    const release = (): void => { this.#outstanding -= waiters.sinks.length }
     // The message leaves only once the breaker lets the call through, so an
     // open breaker spares the shard and a create it rejects is never written.
     const call = (): Promise<BatchResponse> => {
@@ -175,7 +222,7 @@ export class ShardClient {
         const failure = error instanceof ShortenerError
           ? error
           : new ShardUnavailableError(this.id, describe(error), 1, { cause: error })
-        for (const waiter of waiters) waiter.reject(failure)
+        waiters.failAll(failure)
       }
     )
   }
@@ -208,23 +255,46 @@ export class ShardClient {
   }
 }
 
-function deliver (response: BatchResponse, waiters: Waiter[]): void {
-  for (let i = 0; i < waiters.length; i++) {
-    const waiter = waiters[i] as Waiter
+/** The sinks of one message's operations, in message order. */
+class Waiters {
+  readonly sinks: ResultSink[]
+  readonly indexes: number[]
+
+  constructor (sinks: ResultSink[], indexes: number[]) {
+    this.sinks = sinks
+    this.indexes = indexes
+  }
+
+  failAll (error: Error): void {
+    for (let i = 0; i < this.sinks.length; i++) (this.sinks[i] as ResultSink).onError(this.indexes[i] as number, error)
+  }
+}
+
+function deliver (response: BatchResponse, waiters: Waiters): void {
+  for (let i = 0; i < waiters.sinks.length; i++) {
+    const sink = waiters.sinks[i] as ResultSink
+    const index = waiters.indexes[i] as number
     const status = response.statuses[i] as ResultStatus
     if (status === RESULT_FAILED) {
       const wire = response.errors[i]
-      waiter.reject(new ShortenerError(wire?.code ?? 'INTERNAL_ERROR', wire?.status ?? 500,
+      sink.onError(index, new ShortenerError(wire?.code ?? 'INTERNAL_ERROR', wire?.status ?? 500,
         wire?.message ?? 'Shard returned a failure without details', wire?.fields ?? {}))
       continue
     }
-    waiter.resolve({
+    sink.onResult(index, {
       status,
       code: response.codes[i] as string,
       url: response.urls[i] as string,
       createdAt: response.createdAt[i] as number
     })
   }
+}
+
+/** Packs the digests into one fresh buffer, so structured cloning copies only them. */
+function joinKeys (keys: readonly Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(keys.length * URL_KEY_BYTES)
+  for (let i = 0; i < keys.length; i++) joined.set(keys[i] as Uint8Array, i * URL_KEY_BYTES)
+  return joined
 }
 
 function hasServerFailure (response: BatchResponse): boolean {

@@ -20,6 +20,11 @@ export interface BatchRequest {
   args: string[]
   /** The alias for OP_CREATE_ALIAS, '' otherwise. */
   aliases: string[]
+  /**
+   * 16 bytes per operation: for OP_CREATE the first 16 bytes of SHA-256 of
+   * the URL (the front computed it to route), zeros otherwise.
+   */
+  urlKeys: Uint8Array
 }
 
 export interface ControlRequest {

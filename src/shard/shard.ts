@@ -15,7 +15,7 @@
 import QuickLRU from 'quick-lru'
 import { AliasTakenError, ShortenerError } from '../errors.ts'
 import { CodeCodec } from '../codec/code.ts'
-import { urlKey } from '../routing/router.ts'
+import { URL_KEY_BYTES, urlKey } from '../routing/router.ts'
 import { KIND_ALIAS, KIND_GENERATED, type LinkRecord, type LinkStore } from '../store/types.ts'
 import { commitFailureCause, toStoreError } from './failures.ts'
 import { LeasedSequence, type RangeLeaser } from './sequence.ts'
@@ -32,7 +32,7 @@ export interface ShardOptions {
   permutationKey: Uint8Array
   slots: number
   durability: 'flush' | 'commit'
-  /** Entries in each of the two LRU maps; 0 disables caching. */
+  /** Entries in the LRU cache of links by code; 0 disables it. */
   cacheEntries: number
   leaseSize: number
   retry: RetryPolicy
@@ -90,8 +90,7 @@ export class Shard {
   #onStoreError: ShardOptions['onStoreError']
   #isDiskFull: ShardOptions['isDiskFull']
   #linkCache: QuickLRU<string, LinkRecord> | undefined
-  #urlCache: QuickLRU<string, string> | undefined
-  /** Generated links in flight, by base64 URL digest. */
+  /** Generated links in flight, by URL digest (as a latin1 string). */
   #inFlightUrls = new Map<string, PendingLink>()
   /** Codes and aliases in flight, so a minted code never takes an alias being written, and the reverse. */
   #inFlightCodes = new Map<string, PendingLink>()
@@ -110,7 +109,6 @@ export class Shard {
     this.#isDiskFull = options.isDiskFull
     if (options.cacheEntries > 0) {
       this.#linkCache = new QuickLRU({ maxSize: options.cacheEntries })
-      this.#urlCache = new QuickLRU({ maxSize: options.cacheEntries })
     }
   }
 
@@ -150,7 +148,7 @@ export class Shard {
       this.#fillGet(response, i, arg)
       return undefined
     }
-    if (kind === OP_CREATE) return this.#planGenerated(response, i, arg, writes)
+    if (kind === OP_CREATE) return this.#planGenerated(response, i, arg, urlKeyAt(request, i, arg), writes)
     return this.#planAlias(response, i, arg, request.aliases[i] as string, writes)
   }
 
@@ -199,9 +197,8 @@ export class Shard {
    * in `writes`. Returns a promise to wait for when the answer depends on
    * another write or on a lease.
    */
-  #planGenerated (response: BatchResponse, i: number, url: string, writes: WriteSet): Promise<void> | undefined {
-    const key = urlKey(url)
-    const inFlightKey = key.toString('base64')
+  #planGenerated (response: BatchResponse, i: number, url: string, key: Buffer, writes: WriteSet): Promise<void> | undefined {
+    const inFlightKey = key.toString('latin1')
     const inFlight = this.#inFlightUrls.get(inFlightKey)
     if (inFlight !== undefined) return this.#answerAfter(inFlight, response, i)
 
@@ -209,11 +206,11 @@ export class Shard {
     if (indexKey === undefined) return undefined
 
     const seq = this.#sequence.take()
-    if (seq === undefined) return this.#afterLease(response, i, OP_CREATE, url, '')
+    if (seq === undefined) return this.#afterLease(response, i, OP_CREATE, url, '', key)
 
     const slot = key.readUInt32BE(0) % this.#slots
     const code = this.#mintFreeCode(seq, slot)
-    if (code === undefined) return this.#afterLease(response, i, OP_CREATE, url, '')
+    if (code === undefined) return this.#afterLease(response, i, OP_CREATE, url, '', key)
 
     const link = this.#queue(writes, i, code, { url, createdAt: Date.now(), kind: KIND_GENERATED }, indexKey, inFlightKey)
     this.#inFlightUrls.set(inFlightKey, link)
@@ -226,7 +223,7 @@ export class Shard {
       // Whoever got there first wins; if that write fails, try again.
       return inFlight.done.then(
         () => { fillError(response, i, new AliasTakenError(alias)) },
-        () => this.#executeOne(response, i, OP_CREATE_ALIAS, url, alias)
+        () => this.#executeOne(response, i, OP_CREATE_ALIAS, url, alias, undefined)
       )
     }
     if (this.#getLink(alias) !== undefined) {
@@ -254,15 +251,17 @@ export class Shard {
   }
 
   /** Runs one create once a lease is available (the current one ran out while planning). */
-  #afterLease (response: BatchResponse, i: number, kind: OpKind, url: string, alias: string): Promise<void> {
+  #afterLease (response: BatchResponse, i: number, kind: OpKind, url: string, alias: string, key: Buffer | undefined): Promise<void> {
     return this.#sequence.ready().then(
-      () => this.#executeOne(response, i, kind, url, alias),
+      () => this.#executeOne(response, i, kind, url, alias, key),
       (error: unknown) => { fillError(response, i, toStoreError(error, this.id)) }
     )
   }
 
-  async #executeOne (response: BatchResponse, i: number, kind: OpKind, url: string, alias: string): Promise<void> {
-    const single = await this.execute({ type: 'batch', kinds: [kind], args: [url], aliases: [alias] })
+  async #executeOne (response: BatchResponse, i: number, kind: OpKind, url: string, alias: string, key: Buffer | undefined): Promise<void> {
+    const urlKeys = new Uint8Array(URL_KEY_BYTES)
+    if (key !== undefined) urlKeys.set(key)
+    const single = await this.execute({ type: 'batch', kinds: [kind], args: [url], aliases: [alias], urlKeys })
     response.statuses[i] = single.statuses[0] as BatchResponse['statuses'][number]
     response.codes[i] = single.codes[0] as string
     response.urls[i] = single.urls[0] as string
@@ -291,12 +290,7 @@ export class Shard {
   }
 
   #lookupCodeByUrlKey (key: Buffer): string | undefined {
-    const cacheKey = key.toString('base64')
-    const cached = this.#urlCache?.get(cacheKey)
-    if (cached !== undefined) return cached
-    const code = this.#store.getCodeByUrlKey(key)
-    if (code !== undefined) this.#urlCache?.set(cacheKey, code)
-    return code
+    return this.#store.getCodeByUrlKey(key)
   }
 
   /** Mints the code of `seq`, skipping numbers whose code an alias holds; undefined when the lease ran out. */
@@ -304,7 +298,7 @@ export class Shard {
     let next: number | undefined = seq
     while (next !== undefined) {
       const code = this.#codec.mint(next, slot)
-      if (!this.#inFlightCodes.has(code) && this.#store.getLink(code) === undefined) return code
+      if (!this.#inFlightCodes.has(code) && !this.#store.hasAlias(code)) return code
       next = this.#sequence.take()
     }
     return undefined
@@ -332,7 +326,6 @@ export class Shard {
       if (this.#durability === 'flush') await this.#flush()
       writes.links.forEach((link, n) => {
         fillLink(response, writes.indexes[n] as number, RESULT_CREATED, link.code, link.record)
-        if (link.indexKey !== undefined) this.#urlCache?.set(link.indexKey.toString('base64'), link.code)
       })
       writes.resolve()
     } catch (error) {
@@ -361,6 +354,16 @@ export class Shard {
 
 function isTransient (error: unknown): boolean {
   return !(error instanceof ShortenerError && error.status < 500)
+}
+
+/** The digest the front sent for operation `i`, or a fresh one when it sent none. */
+function urlKeyAt (request: BatchRequest, i: number, url: string): Buffer {
+  const keys = request.urlKeys
+  const key = Buffer.from(keys.buffer, keys.byteOffset + i * URL_KEY_BYTES, URL_KEY_BYTES)
+  for (let b = 0; b < URL_KEY_BYTES; b++) {
+    if (key[b] !== 0) return key
+  }
+  return urlKey(url)
 }
 
 function saltedKey (url: string, probe: number): Buffer {

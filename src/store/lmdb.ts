@@ -72,6 +72,10 @@ export class LmdbLinkStore implements LinkStore {
     return this.#get(code)?.[0]
   }
 
+  hasAlias (code: string): boolean {
+    return this.#aliases.doesExist(code)
+  }
+
   getCodeByUrlKey (urlKey: Uint8Array): string | undefined {
     const n = this.#urls.get(urlKey)
     return n === undefined ? undefined : this.#codec.codeOfNumber(n)

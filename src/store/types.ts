@@ -19,6 +19,8 @@ export interface LinkStore {
   getLink (code: string): LinkRecord | undefined
   /** Target URL of a code, or undefined; the redirect path calls this. */
   getUrl (code: string): string | undefined
+  /** Whether an alias with exactly this spelling exists. */
+  hasAlias (code: string): boolean
   /** Code stored for a normalized URL's digest, or undefined. */
   getCodeByUrlKey (urlKey: Uint8Array): string | undefined
   /**

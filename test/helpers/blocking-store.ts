@@ -28,6 +28,10 @@ class BlockingStore implements LinkStore {
     return this.#inner.getUrl(code)
   }
 
+  hasAlias (code: string): boolean {
+    return this.#inner.hasAlias(code)
+  }
+
   getCodeByUrlKey (urlKey: Uint8Array): string | undefined {
     return this.#inner.getCodeByUrlKey(urlKey)
   }

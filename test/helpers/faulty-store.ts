@@ -105,6 +105,10 @@ class FaultyStore implements LinkStore {
     return this.#inner.getUrl(code)
   }
 
+  hasAlias (code: string): boolean {
+    return this.#inner.hasAlias(code)
+  }
+
   getCodeByUrlKey (urlKey: Uint8Array): string | undefined {
     return this.#inner.getCodeByUrlKey(urlKey)
   }

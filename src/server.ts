@@ -222,9 +222,19 @@ function customMetrics (factory: NonNullable<ServerOptions['metrics']>, server: 
   }
 }
 
+// `uWS.LIBUS_LISTEN_EXCLUSIVE_PORT` at run time; the typings declare it
+// only as a member of an enum that the module does not export.
+const LISTEN_EXCLUSIVE_PORT = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT
+
+/** The uWebSockets.js listen call with a host and options, which the native code takes but its types omit. */
+type ListenWithHost = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => unknown
+
 function listen (front: FrontApp, host: string, port: number): Promise<us_listen_socket> {
   return new Promise((resolve, reject) => {
-    front.app.listen(host, port, (socket) => {
+    // uWebSockets.js binds with SO_REUSEPORT by default, so a second service
+    // on a taken port would start and silently take part of its connections.
+    const listenWithHost = front.app.listen.bind(front.app) as unknown as ListenWithHost
+    listenWithHost(host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (socket === false) reject(new Error(`Failed to listen on ${host}:${port}; is the port in use?`))
       else resolve(socket)
     })

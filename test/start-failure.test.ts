@@ -32,3 +32,15 @@ test('failed listen releases the data directory', async () => {
     await server.close()
   }
 })
+
+test('port taken by another service is rejected', async () => {
+  // uWebSockets.js binds with SO_REUSEPORT unless told otherwise, which
+  // would let a second service share the first one's port.
+  const first = await startTestServer()
+  try {
+    await assert.rejects(startTestServer({ port: first.port }), /Failed to listen/)
+  } finally {
+    await first.close()
+    removeDir(first.config.dataDir)
+  }
+})

@@ -299,7 +299,7 @@ async function benchShardCounts (): Promise<void> {
     const name = `shards-${shards}` as ScenarioName
     await step(`product ${name}`, loadMs() + 5000, async () => {
       const dataDir = join(workDir, `product-${name}`)
-      await withServer(async () => await startProduct({ dataDir, shards, durability: 'flush' }, START_TIMEOUT_MS), async (server) => {
+      await withServer(async () => await startProduct({ dataDir, shards, durability: 'flush', entry: config.productEntry }, START_TIMEOUT_MS), async (server) => {
         const loaded = await preloadMeasured(server, config.smallLinks, 's')
         record(name, 'product', await measureLoad(server, { kind: 'replay', codes: zipfSample(loaded.codes) }, settings))
       })
@@ -376,17 +376,20 @@ async function main (): Promise<void> {
 
   // The product runs before the reference in each pair; the shard-count
   // runs come last so that a slow product still leaves time for the pairs.
-  const product = productAvailable()
+  const product = productAvailable(config.productEntry)
   if (product) {
     const startMain = async (dataDir: string, smallCache: boolean): Promise<ServerHandle> => await startProduct({
       dataDir,
       shards: config.shards,
       durability: 'flush',
+      entry: config.productEntry,
       ...(smallCache ? { extraArgs: smallCacheArgs() } : {})
     }, START_TIMEOUT_MS)
     await step('product', 10_000, async () => await benchMain({ side: 'product', start: startMain }))
   } else {
-    notes.push('The product (src/cli/serve.ts and src/server.ts) does not exist yet: only the ceiling and the reference ran.')
+    notes.push(config.productEntry === 'dist'
+      ? 'dist/cli/serve.js does not exist (run npm run build): only the ceiling and the reference ran.'
+      : 'The product (src/cli/serve.ts and src/server.ts) does not exist yet: only the ceiling and the reference ran.')
     log('product not found, skipping it')
   }
   await step('reference', 10_000, async () => await benchMain({
@@ -396,7 +399,7 @@ async function main (): Promise<void> {
 
   if (product) {
     await step('product commit durability', 10_000, async () => await benchCommitDurability('product',
-      async (dataDir) => await startProduct({ dataDir, shards: config.shards, durability: 'commit' }, START_TIMEOUT_MS)))
+      async (dataDir) => await startProduct({ dataDir, shards: config.shards, durability: 'commit', entry: config.productEntry }, START_TIMEOUT_MS)))
   }
   await step('reference NORMAL', 5_000, async () => await benchCommitDurability('reference',
     async (dataDir) => await startReference(dataDir, 'NORMAL', 100_000, START_TIMEOUT_MS)))

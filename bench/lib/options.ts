@@ -30,6 +30,8 @@ export interface BenchConfig {
   keepData: boolean
   /** `autocannon` skips h2load and wrk even where installed, to try the fallback. */
   loadTool: 'auto' | 'autocannon'
+  /** How the product starts: through tsx from src/ (the documented command) or from the compiled dist/. */
+  productEntry: 'tsx' | 'dist'
 }
 
 const HELP = `Usage: npm run bench -- [options]
@@ -44,6 +46,8 @@ const HELP = `Usage: npm run bench -- [options]
   --seed N              seed of every sampled request list (default 42)
   --keep-data           keep the temporary data directories
   --load-tool T         auto (h2load and wrk where installed) or autocannon (default auto)
+  --product-entry E     tsx (node --import tsx src/cli/serve.ts) or dist (node dist/cli/serve.js,
+                        run npm run build first) (default tsx)
   --help                print this text
 `
 
@@ -84,6 +88,7 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
       seed: { type: 'string' },
       'keep-data': { type: 'boolean', default: false },
       'load-tool': { type: 'string', default: 'auto' },
+      'product-entry': { type: 'string', default: 'tsx' },
       help: { type: 'boolean', default: false }
     }
   })
@@ -91,6 +96,9 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
 
   const loadTool = values['load-tool']
   if (loadTool !== 'auto' && loadTool !== 'autocannon') throw new RangeError(`--load-tool must be auto or autocannon, received ${loadTool}`)
+
+  const productEntry = values['product-entry']
+  if (productEntry !== 'tsx' && productEntry !== 'dist') throw new RangeError(`--product-entry must be tsx or dist, received ${productEntry}`)
 
   const quick = values.quick
   const links = positiveInteger('links', values.links, quick ? 20_000 : 1_000_000)
@@ -115,7 +123,8 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
     timeLimitMs: quick ? 88_000 : 600_000,
     maxPreloadMs: quick ? 15_000 : 150_000,
     keepData: values['keep-data'],
-    loadTool
+    loadTool,
+    productEntry
   }
 }
 

@@ -11,6 +11,8 @@ import { hasExited, startChild, stopChild } from './children.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const PRODUCT_ENTRY = 'src/cli/serve.ts'
+/** The compiled entry that `npm run build` writes; `npm start` runs it. */
+export const PRODUCT_BUILD_ENTRY = 'dist/cli/serve.js'
 
 export type ServerKind = 'ceiling' | 'product' | 'reference'
 
@@ -34,19 +36,22 @@ export interface ProductOptions {
   durability: 'flush' | 'commit'
   /** More flags, for example `--cache.front-entries 1000`. */
   extraArgs?: readonly string[]
+  /** `tsx` runs src/cli/serve.ts through tsx; `dist` runs the compiled build, which must be current. */
+  entry?: 'tsx' | 'dist'
 }
 
-export function productAvailable (): boolean {
+export function productAvailable (entry: 'tsx' | 'dist' = 'tsx'): boolean {
+  if (entry === 'dist') return existsSync(`${REPO_ROOT}${PRODUCT_BUILD_ENTRY}`)
   return existsSync(`${REPO_ROOT}${PRODUCT_ENTRY}`) && existsSync(`${REPO_ROOT}src/server.ts`)
 }
 
 export async function startCeiling (location: string, timeoutMs: number): Promise<ServerHandle> {
-  return await startServer('ceiling', 'ceiling', ['bench/ceiling/server.ts', '--port', '0', '--host', '127.0.0.1', '--location', location], undefined, timeoutMs)
+  return await startServer('ceiling', 'ceiling', ['--import', 'tsx', 'bench/ceiling/server.ts', '--port', '0', '--host', '127.0.0.1', '--location', location], undefined, timeoutMs)
 }
 
 export async function startProduct (options: ProductOptions, timeoutMs: number): Promise<ServerHandle> {
   const args = [
-    PRODUCT_ENTRY,
+    ...(options.entry === 'dist' ? [PRODUCT_BUILD_ENTRY] : ['--import', 'tsx', PRODUCT_ENTRY]),
     '--port', '0',
     '--host', '127.0.0.1',
     '--data-dir', options.dataDir,
@@ -56,11 +61,13 @@ export async function startProduct (options: ProductOptions, timeoutMs: number):
     '--log-level', 'info',
     ...(options.extraArgs ?? [])
   ]
-  return await startServer('product', `product (${options.durability}, ${options.shards} shards)`, args, options.dataDir, timeoutMs)
+  const label = `product (${options.durability}, ${options.shards} shards${options.entry === 'dist' ? ', dist' : ''})`
+  return await startServer('product', label, args, options.dataDir, timeoutMs)
 }
 
 export async function startReference (dataDir: string, synchronous: 'FULL' | 'NORMAL', cacheEntries: number, timeoutMs: number): Promise<ServerHandle> {
   const args = [
+    '--import', 'tsx',
     'bench/reference/server.ts',
     '--port', '0',
     '--host', '127.0.0.1',
@@ -71,9 +78,9 @@ export async function startReference (dataDir: string, synchronous: 'FULL' | 'NO
   return await startServer('reference', `reference (synchronous=${synchronous})`, args, dataDir, timeoutMs)
 }
 
-async function startServer (kind: ServerKind, label: string, scriptArgs: string[], dataDir: string | undefined, timeoutMs: number): Promise<ServerHandle> {
+async function startServer (kind: ServerKind, label: string, nodeArgs: string[], dataDir: string | undefined, timeoutMs: number): Promise<ServerHandle> {
   const spawnedAt = performance.now()
-  const child = startChild(process.execPath, ['--import', 'tsx', ...scriptArgs], { cwd: REPO_ROOT })
+  const child = startChild(process.execPath, nodeArgs, { cwd: REPO_ROOT })
   const tail: string[] = []
   const remember = (line: string): void => {
     tail.push(line)

@@ -64,7 +64,8 @@ const report: BenchReport = {
   startedAt: new Date().toISOString(),
   quick: config.quick,
   tool: {
-    'redirect-hot, shards-N, p99 at ½ max': hasH2load ? 'h2load --h1 -i (replay)' : (hasWrk ? 'wrk (random pick from the same sample)' : 'autocannon'),
+    'redirect-hot, shards-N': hasH2load ? 'h2load --h1 -i (replay)' : (hasWrk ? 'wrk (random pick from the same sample)' : 'autocannon'),
+    'p99 at ½ max': hasWrk ? 'wrk + Lua delay() pacing, uncorrected' : 'not measured',
     'redirect-uniform, create-single, mixed': hasWrk ? 'wrk + Lua' : 'autocannon',
     'create-batch': 'bench fetch client (batch API)'
   },
@@ -191,21 +192,37 @@ async function preloadMeasured (server: ServerHandle, links: number, prefix: str
   return { codes: result.codes, measurement }
 }
 
-/** Adds "p99 at half the measured max rps" to a redirect measurement, with h2load's fixed per-connection rate. */
+/**
+ * Adds "p99 at half the measured max rps" to a redirect measurement. wrk
+ * paces each connection with random delays (bench/lua/rate-get.lua) over the
+ * same code sample. h2load's --rps is not used: with HTTP/1.1 it neither held
+ * the rate nor spread the requests (nghttp2 1.52, measured on the ceiling).
+ *
+ * A connection's cycle is its delay plus the response time plus wrk's timer
+ * overshoot, so a 1 s calibration run measures that overhead first and the
+ * measured run shortens the delay by it.
+ */
 async function addHalfRate (server: ServerHandle, codes: readonly string[], measurement: Measurement): Promise<void> {
-  if (!hasH2load) {
-    const note = 'p99 at half max rps needs h2load (--rps); not measured.'
+  if (!hasWrk) {
+    const note = 'p99 at half max rps needs wrk (paced with its delay() hook); not measured.'
     if (!notes.includes(note)) notes.push(note)
     return
   }
   if (measurement.rps === undefined || measurement.error !== undefined) return
   const offered = measurement.rps / 2
-  const half = await measureLoad(server, { kind: 'replay', codes, totalRate: offered }, settings)
+  const file = codeFile(`half-rate-${server.kind}-${server.pid}.txt`, codes)
+  const cycleMs = (config.connections * 1000) / offered
+
+  const calibration = await measureLoad(server, { kind: 'rate-get', codeFile: file, meanDelayMs: cycleMs }, { ...settings, durationSeconds: 1 })
+  if (calibration.error !== undefined || calibration.rps === undefined) throw new Error(calibration.error ?? 'calibration measured no rate')
+  const overheadMs = Math.max(0, (config.connections * 1000) / calibration.rps - cycleMs)
+
+  const half = await measureLoad(server, { kind: 'rate-get', codeFile: file, meanDelayMs: Math.max(0, cycleMs - overheadMs) }, settings)
   if (half.error !== undefined) throw new Error(half.error)
   measurement.p99AtHalfRateMs = half.p99Ms
-  measurement.halfRateOfferedRps = Math.max(1, Math.round(offered / config.connections)) * config.connections
+  measurement.halfRateOfferedRps = offered
   measurement.halfRateMeasuredRps = half.rps
-  log(`  ${server.label}: p99 at ${Math.round(half.rps ?? 0)} req/s (half of max) = ${half.p99Ms?.toFixed(2)} ms`)
+  log(`  ${server.label}: p99 at ${Math.round(half.rps ?? 0)} req/s (target ${Math.round(offered)}, half of max) = ${half.p99Ms?.toFixed(2)} ms`)
 }
 
 function zipfSample (codes: readonly string[]): string[] {

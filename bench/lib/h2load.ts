@@ -87,12 +87,10 @@ export interface H2loadArgs {
   durationSeconds: number
   warmupSeconds: number
   logFile: string
-  /** Requests per second per connection; unset means as fast as the server responds. */
-  ratePerConnection?: number
 }
 
 export function h2loadArgs (options: H2loadArgs): string[] {
-  const args = [
+  return [
     '--h1',
     '-c', String(options.connections),
     '-t', String(options.threads),
@@ -101,6 +99,4 @@ export function h2loadArgs (options: H2loadArgs): string[] {
     '--log-file', options.logFile,
     '-i', options.uriFile
   ]
-  if (options.ratePerConnection !== undefined) args.push('--rps', String(options.ratePerConnection))
-  return args
 }

@@ -6,6 +6,7 @@
  * Tool per load:
  *   replay      h2load -i (URIs replayed in file order by every connection)
  *   random-get  wrk + bench/lua/random-get.lua (uniform pick per request)
+ *   rate-get    wrk + bench/lua/rate-get.lua (the same, paced by a delay after each response)
  *   create      wrk + bench/lua/create.lua (a new target per request)
  *   mixed       wrk + bench/lua/mixed.lua
  * Without h2load, a replay runs on wrk over the same sample. Without wrk, the
@@ -36,8 +37,9 @@ export interface LoadSettings {
 }
 
 export type LoadPlan =
-  | { kind: 'replay', codes: readonly string[], totalRate?: number }
+  | { kind: 'replay', codes: readonly string[] }
   | { kind: 'random-get', codeFile: string }
+  | { kind: 'rate-get', codeFile: string, meanDelayMs: number }
   | { kind: 'create', runTag: string }
   | { kind: 'mixed', codeFile: string, runTag: string, createPercent: number }
 
@@ -142,8 +144,8 @@ function toolFor (plan: LoadPlan, settings: LoadSettings): string {
 
 async function runPlan (server: ServerHandle, plan: LoadPlan, settings: LoadSettings, onStart: (child: ChildProcess) => void): Promise<ToolRun> {
   const tool = toolFor(plan, settings)
-  if (plan.kind === 'replay' && tool === 'h2load') return await runH2load(server, plan.codes, plan.totalRate, settings, onStart)
-  if (plan.kind === 'replay' && plan.totalRate !== undefined) throw new Error('a fixed request rate needs h2load')
+  if (plan.kind === 'replay' && tool === 'h2load') return await runH2load(server, plan.codes, settings, onStart)
+  if (plan.kind === 'rate-get' && tool !== 'wrk') throw new Error('a paced request rate needs wrk (its delay() hook)')
 
   const codeFile = plan.kind === 'replay' ? workFile(settings, 'codes.txt') : undefined
   if (plan.kind === 'replay') writeCodeFile(codeFile as string, plan.codes)
@@ -166,6 +168,8 @@ function scriptFor (plan: LoadPlan, replayCodeFile: string | undefined, seed: nu
       const file = plan.kind === 'replay' ? replayCodeFile as string : plan.codeFile
       return { name: 'random-get.lua', args: [file, String(seed)], autocannon: { mode: 'get', codeFile: file } }
     }
+    case 'rate-get':
+      return { name: 'rate-get.lua', args: [plan.codeFile, String(seed), plan.meanDelayMs.toFixed(3)], autocannon: { mode: 'get', codeFile: plan.codeFile } }
     case 'create':
       return { name: 'create.lua', args: [plan.runTag], autocannon: { mode: 'create', runTag: plan.runTag } }
     case 'mixed':
@@ -186,20 +190,18 @@ function failIfBad (result: ToolResult, tool: string): void {
   if (result.exitCode !== 0) throw new Error(`${tool} exited with ${result.exitCode}: ${(result.stderr + result.stdout).slice(-800)}`)
 }
 
-async function runH2load (server: ServerHandle, codes: readonly string[], totalRate: number | undefined, settings: LoadSettings, onStart: (child: ChildProcess) => void): Promise<ToolRun> {
+async function runH2load (server: ServerHandle, codes: readonly string[], settings: LoadSettings, onStart: (child: ChildProcess) => void): Promise<ToolRun> {
   const uriFile = workFile(settings, 'uris.txt')
   const logFile = workFile(settings, 'h2load.log')
   writeUriFile(uriFile, server.origin, codes)
 
-  const ratePerConnection = totalRate === undefined ? undefined : Math.max(1, Math.round(totalRate / settings.connections))
   const args = h2loadArgs({
     uriFile,
     logFile,
     connections: settings.connections,
     threads: settings.clientThreads,
     durationSeconds: settings.durationSeconds,
-    warmupSeconds: settings.warmupSeconds,
-    ...(ratePerConnection === undefined ? {} : { ratePerConnection })
+    warmupSeconds: settings.warmupSeconds
   })
   const result = await runTool('h2load', args, timeoutFor(settings), onStart)
   failIfBad(result, 'h2load')

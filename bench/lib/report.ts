@@ -24,6 +24,8 @@ export interface BenchReport {
   targets: Target[]
   micro?: unknown
   incomplete?: string
+  /** The ceiling's redirect-hot rps at the start and at the end of the run. */
+  ceilingDrift?: { firstRps: number, lastRps: number, driftPercent: number }
   notes: string[]
 }
 

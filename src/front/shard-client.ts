@@ -219,9 +219,12 @@ export class ShardClient {
           deliver(error.response as BatchResponse, waiters)
           return
         }
+        // Anything else is the worker failing (or dying) with the message in
+        // hand, and its store may have committed the creates in it.
         const failure = error instanceof ShortenerError
           ? error
-          : new ShardUnavailableError(this.id, describe(error), 1, { cause: error })
+          : new ShardUnavailableError(this.id, `${describe(error)}; the outcome of a write is unknown, ` +
+            'so look the link up or retry the same request', 1, { cause: error })
         waiters.failAll(failure)
       }
     )

@@ -19,16 +19,11 @@
  * Two half-open rules differ from mollitia's own, see `TrialBreaker`.
  */
 import { BreakerError, BreakerState, Circuit, SlidingTimeBreaker, type CircuitFunction, type SlidingWindowBreakerOptions } from 'mollitia'
+import type { Config } from '../config/schema.ts'
 import { ShardTimeoutError, ShardUnavailableError } from '../errors.ts'
 
-export interface BreakerOptions {
-  windowMs: number
-  minCalls: number
-  failureRatePercent: number
-  openMs: number
-  halfOpenCalls: number
-  trialTimeoutMs: number
-}
+/** The `breaker.*` config keys; their units and ranges are in the config schema. */
+export type BreakerOptions = Config['breaker']
 
 export type BreakerStateName = 'closed' | 'open' | 'half-open'
 

@@ -38,7 +38,7 @@ const HELP = `Usage: npm run bench -- [options]
 
   --quick               small sets and short runs (about 90 s in all)
   --links N             links preloaded for redirects (default 1000000, quick 20000)
-  --duration S          seconds of load per run (default 8, quick 1.5)
+  --duration S          seconds of load per run (default 8, quick 1)
   --connections N       client connections (default 64)
   --client-threads N    load tool threads (default 1, leaving the other core(s) to the server)
   --shards N            product shards for all scenarios but shards-N
@@ -108,7 +108,7 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
     links,
     smallLinks: Math.min(links, quick ? 5_000 : 50_000),
     uriCount: quick ? 50_000 : 500_000,
-    durationSeconds: positiveNumber('duration', values.duration, quick ? 1.5 : 8),
+    durationSeconds: positiveNumber('duration', values.duration, quick ? 1 : 8),
     warmupSeconds: quick ? 0.5 : 1,
     connections: positiveInteger('connections', values.connections, 64),
     clientThreads: positiveInteger('client-threads', values['client-threads'], 1),

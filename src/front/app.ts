@@ -73,6 +73,8 @@ export class FrontApp {
   }
 
   /** Turns `/readyz` to 503 and answers new API requests with 503 from now on. */
+  #isDraining = (): boolean => this.#draining
+
   startDraining (): void {
     this.#draining = true
   }
@@ -90,14 +92,14 @@ export class FrontApp {
       this.#inFlight--
       this.#options.hooks.onResponse?.(route, pending.aborted ? 499 : pending.status, startedAt)
       if (this.#inFlight === 0) this.#onIdle?.()
-    })
+    }, this.#isDraining)
     return pending
   }
 
   #onJson (res: HttpResponse, req: HttpRequest, route: string, handler: (pending: PendingResponse, body: unknown) => Promise<void>): void {
     const rejection = this.#rejectJson(res, req)
     if (rejection !== undefined) {
-      sendProblemNow(res, rejection)
+      sendProblemNow(res, rejection, false, undefined, this.#draining)
       this.#options.hooks.onResponse?.(route, rejection.status, performance.now())
       return
     }

@@ -48,11 +48,18 @@ export class PendingResponse {
   /** Status sent, 0 until then. */
   status = 0
   #onDone: (() => void) | undefined
+  #closeAfter: (() => boolean) | undefined
 
-  constructor (res: HttpResponse, head: boolean, onDone?: () => void) {
+  /**
+   * `closeAfter` is asked when the response is sent: true closes the
+   * connection after it, so that a client stops sending on a connection
+   * the server is about to close (at shutdown).
+   */
+  constructor (res: HttpResponse, head: boolean, onDone?: () => void, closeAfter?: () => boolean) {
     this.res = res
     this.head = head
     this.#onDone = onDone
+    this.#closeAfter = closeAfter
     res.onAborted(() => {
       this.aborted = true
       this.#finish()
@@ -83,7 +90,7 @@ export class PendingResponse {
         for (const name in headers) this.res.writeHeader(name, headers[name] as string)
       }
       if (this.head) endHead(this.res, body)
-      else this.res.end(body)
+      else this.res.end(body, this.#closeAfter?.() === true)
     })
     this.#finish()
   }
@@ -104,14 +111,14 @@ export function toShortenerError (error: unknown): ShortenerError {
  * Writes a problem response from inside a handler, before it returned
  * (uWebSockets.js corks that part of a handler already).
  */
-export function sendProblemNow (res: HttpResponse, error: ShortenerError, head = false, headers?: Record<string, string>): void {
+export function sendProblemNow (res: HttpResponse, error: ShortenerError, head = false, headers?: Record<string, string>, closeConnection = false): void {
   const body = JSON.stringify(error.toProblem())
   res.writeStatus(statusLine(error.status)).writeHeader('Content-Type', 'application/problem+json')
   if (error.fields.retryAfterSeconds !== undefined) res.writeHeader('Retry-After', String(error.fields.retryAfterSeconds))
   writeHeaders(res, error.fields.headers)
   writeHeaders(res, headers)
   if (head) endHead(res, body)
-  else res.end(body)
+  else res.end(body, closeConnection)
 }
 
 function writeHeaders (res: HttpResponse, headers: Readonly<Record<string, string>> | undefined): void {

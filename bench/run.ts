@@ -5,6 +5,7 @@
  * docs/benchmarks.md describes the method. Every child process is stopped on
  * exit, on SIGINT and when the time limit runs out.
  */
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -401,7 +402,15 @@ async function finish (incomplete?: string): Promise<void> {
   if (config.keepData) log(`kept data in ${workDir}`)
 }
 
+/** Compiles the product, so that the build the bench runs matches the sources. */
+function buildProduct (): void {
+  log('building the product (npm run build)')
+  const result = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] })
+  if (result.status !== 0) throw new Error(`npm run build failed with exit code ${result.status ?? result.signal}; fix the build or pass --product-entry tsx`)
+}
+
 async function main (): Promise<void> {
+  if (config.productEntry === 'dist') buildProduct()
   if (config.loadTool === 'autocannon') {
     notes.push('--load-tool autocannon: every load ran on autocannon, so figures near the top are limited by the load tool.')
   } else if (!hasH2load || !hasWrk) {

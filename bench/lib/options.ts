@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench` and the settings they select. */
-import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 
 export interface BenchConfig {
@@ -42,12 +42,12 @@ const HELP = `Usage: npm run bench -- [options]
   --connections N       client connections (default 64)
   --client-threads N    load tool threads (default 1, leaving the other core(s) to the server)
   --shards N            product shards for all scenarios but shards-N
-                        (default: "shards" in config/default.json)
+                        (default: one per CPU, as a deployment would set it)
   --seed N              seed of every sampled request list (default 42)
   --keep-data           keep the temporary data directories
   --load-tool T         auto (h2load and wrk where installed) or autocannon (default auto)
-  --product-entry E     tsx (node --import tsx src/cli/serve.ts) or dist (node dist/cli/serve.js,
-                        run npm run build first) (default tsx)
+  --product-entry E     dist (builds, then runs node dist/cli/serve.js as npm start does)
+                        or tsx (node --import tsx src/cli/serve.ts) (default dist)
   --help                print this text
 `
 
@@ -65,14 +65,13 @@ function positiveNumber (name: string, text: string | undefined, fallback: numbe
   return value
 }
 
-/** Returns the product's own default shard count, so the bench measures what a deployment gets unless told otherwise. */
-function productDefaultShards (): number {
-  try {
-    const defaults = JSON.parse(readFileSync(new URL('../../config/default.json', import.meta.url), 'utf8')) as { shards?: unknown }
-    return typeof defaults.shards === 'number' && Number.isInteger(defaults.shards) && defaults.shards > 0 ? defaults.shards : 1
-  } catch {
-    return 1
-  }
+/**
+ * Returns one shard per CPU, what an operator would configure on the bench
+ * machine. The product's default (4) is not sized for any machine; the
+ * shards-N scenarios measure other counts.
+ */
+function benchDefaultShards (): number {
+  return availableParallelism()
 }
 
 export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help' {
@@ -88,7 +87,7 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
       seed: { type: 'string' },
       'keep-data': { type: 'boolean', default: false },
       'load-tool': { type: 'string', default: 'auto' },
-      'product-entry': { type: 'string', default: 'tsx' },
+      'product-entry': { type: 'string', default: 'dist' },
       help: { type: 'boolean', default: false }
     }
   })
@@ -112,7 +111,7 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
     warmupSeconds: quick ? 0.5 : 1,
     connections: positiveInteger('connections', values.connections, 64),
     clientThreads: positiveInteger('client-threads', values['client-threads'], 1),
-    shards: positiveInteger('shards', values.shards, productDefaultShards()),
+    shards: positiveInteger('shards', values.shards, benchDefaultShards()),
     shardCounts: [1, 2, 4, 8],
     zipfExponent: 1,
     createPercent: 10,

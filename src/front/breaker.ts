@@ -18,7 +18,7 @@
  *
  * Two half-open rules differ from mollitia's own, see `TrialBreaker`.
  */
-import { BreakerError, BreakerState, Circuit, SlidingTimeBreaker, type CircuitFunction, type SlidingWindowBreakerOptions } from 'mollitia'
+import { BreakerError, BreakerState, Circuit, SlidingTimeBreaker, type CircuitFunction, type SerializableRecord, type SlidingWindowBreakerOptions } from 'mollitia'
 import type { Config } from '../config/schema.ts'
 import { ShardTimeoutError, ShardUnavailableError } from '../errors.ts'
 
@@ -57,6 +57,18 @@ class TrialBreaker extends SlidingTimeBreaker {
     super(options)
     this.#shard = shard
     this.#trialTimeoutMs = trialTimeoutMs
+  }
+
+  /**
+   * Returns state that mollitia 0.1.1 rejects as invalid, so it keeps its
+   * in-memory state. Its `execute` otherwise reloads the state it has just
+   * saved, validating and copying every call in the window (up to 1000) on
+   * each call; profiling showed that at about 40 µs per shard message.
+   * mollitia reloads state only to support shared external stores, which
+   * this breaker does not use.
+   */
+  override async getState (): Promise<SerializableRecord> {
+    return { requests: 'kept in memory' }
   }
 
   protected override async executeInHalfOpened<T> (call: CircuitFunction, ...params: unknown[]): Promise<T> {

@@ -1,7 +1,7 @@
 /**
  * Assembles and runs the service: meta store and deployment constants, one
  * shard worker per shard, the front's readers and routes, and the listening
- * socket; and takes it all down again in order on close.
+ * socket. `close()` takes it all down again in order.
  */
 import { mkdirSync } from 'node:fs'
 import { Registry } from 'prom-client'

@@ -63,7 +63,7 @@ class TrialBreaker extends SlidingTimeBreaker {
    * Returns state that mollitia 0.1.1 rejects as invalid, so it keeps its
    * in-memory state. Its `execute` otherwise reloads the state it has just
    * saved, validating and copying every call in the window (up to 1000) on
-   * each call; profiling showed that at about 40 µs per shard message.
+   * each call. Profiling showed that at about 40 µs per shard message.
    * mollitia reloads state only to support shared external stores, which
    * this breaker does not use.
    */

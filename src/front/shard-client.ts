@@ -162,7 +162,7 @@ export class ShardClient {
     }
   }
 
-  /** Resolves when the worker answers a round trip within the timeout. */
+  /** Resolves when the worker completes a round trip within the timeout. */
   async ping (timeoutMs: number): Promise<void> {
     await this.#runWithTimeout({ type: 'ping' }, timeoutMs)
   }

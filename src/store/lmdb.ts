@@ -7,7 +7,7 @@
  *
  * Generated links are keyed by their number, not their code. A shard mints
  * numbers in increasing order, so each new link is appended to the B-tree
- * instead of landing on a random page: on a 200,000-link store, appends
+ * instead of landing on a random page. On a 200,000-link store, appends
  * measured about 5 times the rate of random-key inserts in commits of 1000
  * (lmdb-js 3.5, this project's 2-core test machine). The code converts to
  * its number by the keyed permutation, which costs well under a microsecond.
@@ -91,8 +91,8 @@ export class LmdbLinkStore implements LinkStore {
     return urlKey === undefined ? written : this.#urls.put(urlKey, n)
   }
 
-  // A code that a number mints is looked up by that number first; an alias
-  // spelled like such a code is the rare case and costs a second lookup.
+  // A code that a number mints is looked up by that number first. An alias
+  // spelled like such a code is the rare case, and it costs a second lookup.
   #get (code: string): StoredLink | undefined {
     const n = this.#codec.numberOfGeneratedCode(code)
     return (n < 0 ? undefined : this.#links.get(n)) ?? this.#aliases.get(code)

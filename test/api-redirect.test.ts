@@ -53,7 +53,13 @@ test('one trailing slash is ignored', async () => {
 test('two trailing slashes are not a code', async () => {
   const response = await request(`${server.url}/${code}//`)
 
-  assertProblem(response, 404, 'LINK_NOT_FOUND')
+  assertProblem(response, 404, 'ROUTE_NOT_FOUND')
+})
+
+test('API collection path is an unknown route', async () => {
+  const response = await request(`${server.url}/api/v1/links`)
+
+  assertProblem(response, 404, 'ROUTE_NOT_FOUND')
 })
 
 test('query string of the short link is not passed on', async () => {
@@ -111,11 +117,14 @@ test('code with its letter case changed is unknown', async () => {
 })
 
 test('odd paths return 404, never 5xx', async () => {
-  const paths = ['/%00', '/a%2Fb', `/${'x'.repeat(5000)}`, '/abc.def', '/%F0%9F%98%80', '/api/v1/nothing', '/..%2F..%2Fetc']
+  const paths = ['/%00', '/a%2Fb', `/${'x'.repeat(5000)}`, '/abc.def', '/%F0%9F%98%80', '/..%2F..%2Fetc']
   for (const path of paths) {
     const response = await request(`${server.url}${path}`)
     assertProblem(response, 404, 'LINK_NOT_FOUND')
   }
+  // Several segments cannot be a short link, so they are an unknown route.
+  const routed = await request(`${server.url}/api/v1/nothing`)
+  assertProblem(routed, 404, 'ROUTE_NOT_FOUND')
 })
 
 test('configured redirectStatus is used', async () => {

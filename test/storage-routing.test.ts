@@ -143,10 +143,9 @@ test('URL index is in the URL shard', async () => {
 })
 
 test('restart with other counts fails clearly', async () => {
-  const [shards, slots] = await Promise.all([
-    runCli(['--data-dir', dataDir, '--shards', String(SHARDS + 1), '--port', '0', '--host', '127.0.0.1']),
-    runCli(['--data-dir', dataDir, '--shards', String(SHARDS), '--slots', '1024', '--port', '0', '--host', '127.0.0.1'])
-  ])
+  // One after the other: both take the data directory's lock first.
+  const shards = await runCli(['--data-dir', dataDir, '--shards', String(SHARDS + 1), '--port', '0', '--host', '127.0.0.1'])
+  const slots = await runCli(['--data-dir', dataDir, '--shards', String(SHARDS), '--slots', '1024', '--port', '0', '--host', '127.0.0.1'])
 
   assert.equal(shards.exit, 2)
   assert.match(shards.stderr, new RegExp(`shards is ${SHARDS + 1}`))

@@ -13,7 +13,7 @@
  */
 import QuickLRU from 'quick-lru'
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js'
-import { LinkNotFoundError, type ShortenerError } from '../errors.ts'
+import { LinkNotFoundError, RouteNotFoundError, type ShortenerError } from '../errors.ts'
 import type { Router } from '../routing/router.ts'
 import type { LinkStore } from '../store/types.ts'
 import { sendProblemNow, statusLine } from './http.ts'
@@ -90,8 +90,15 @@ export class Redirector {
   }
 
   #answer (res: HttpResponse, req: HttpRequest): void {
-    const code = codeOfPath(req.getUrl())
+    const path = req.getUrl()
+    const code = codeOfPath(path)
     const head = req.getMethod() === 'head'
+    // A path of several segments (`/api/v1/links`, `/abc1234//`) cannot be a
+    // short link; it is an unknown route, not a lookup, and no probe.
+    if (code.includes('/')) {
+      sendProblemNow(res, new RouteNotFoundError(req.getCaseSensitiveMethod(), path), head)
+      return
+    }
     const location = this.resolve(code)
     if (location !== undefined) {
       res.writeStatus(this.#status).writeHeader('Location', location)

@@ -36,7 +36,7 @@ export class ShortenerError extends Error {
   toProblem (): Record<string, unknown> {
     const problem: Record<string, unknown> = {
       type: `urn:shortener:error:${this.code}`,
-      title: this.code,
+      title: titleOf(this.code),
       status: this.status,
       code: this.code,
       detail: this.message
@@ -48,6 +48,12 @@ export class ShortenerError extends Error {
 }
 
 const MAX_ECHO_CHARS = 200
+
+/** The problem type's short summary for people: `ALIAS_TAKEN` becomes `Alias taken`. */
+function titleOf (code: string): string {
+  const words = code.toLowerCase().replace(/_/g, ' ')
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
 
 function clip (value: unknown): unknown {
   if (typeof value !== 'string' || value.length <= MAX_ECHO_CHARS) return value

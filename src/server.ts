@@ -49,6 +49,13 @@ export interface ServerOptions {
   storeWrapper?: string
 }
 
+export class ListenError extends Error {
+  constructor (host: string, port: number) {
+    super(`Failed to listen on ${host}:${port}; is the port in use or the address not local?`)
+    this.name = 'ListenError'
+  }
+}
+
 const READY_TIMEOUT_MS = 2000
 const MAX_STATS_TIMEOUT_MS = 2000
 
@@ -235,7 +242,7 @@ function listen (front: FrontApp, host: string, port: number): Promise<us_listen
     // on a taken port would start and silently take part of its connections.
     const listenWithHost = front.app.listen.bind(front.app) as unknown as ListenWithHost
     listenWithHost(host, port, LISTEN_EXCLUSIVE_PORT, (socket) => {
-      if (socket === false) reject(new Error(`Failed to listen on ${host}:${port}; is the port in use?`))
+      if (socket === false) reject(new ListenError(host, port))
       else resolve(socket)
     })
   })

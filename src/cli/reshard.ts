@@ -4,6 +4,7 @@
  * shards. Safe to interrupt and run again.
  */
 import { parseArgs } from 'node:util'
+import { DataDirLockedError } from '../store/data-dir-lock.ts'
 import { reshard } from '../store/reshard.ts'
 
 const USAGE = `Usage: npm run reshard -- --data-dir DIR --shards N
@@ -48,5 +49,6 @@ try {
   process.exitCode = await main()
 } catch (error) {
   process.stderr.write(`Reshard failed: ${error instanceof Error ? error.message : String(error)}\n`)
-  process.exitCode = 1
+  // A data directory in use is the caller's to fix, like a bad argument.
+  process.exitCode = error instanceof DataDirLockedError ? 2 : 1
 }

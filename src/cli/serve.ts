@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from '../config/load.ts'
 import { createLogger } from '../log.ts'
 import { DataDirLockedError } from '../store/data-dir-lock.ts'
 import { DeploymentMismatchError } from '../store/meta.ts'
-import { startServer } from '../server.ts'
+import { ListenError, startServer } from '../server.ts'
 
 async function main (): Promise<void> {
   let config
@@ -37,7 +37,7 @@ async function main (): Promise<void> {
   try {
     server = await startServer(config, { logger })
   } catch (error) {
-    if (error instanceof DeploymentMismatchError || error instanceof DataDirLockedError) {
+    if (error instanceof DeploymentMismatchError || error instanceof DataDirLockedError || error instanceof ListenError) {
       logger.fatal(error.message)
       process.stderr.write(`Cannot start: ${error.message}\n`)
       logger.flush()

@@ -59,6 +59,9 @@ export async function reshard (options: ReshardOptions): Promise<ReshardResult> 
 
     const moves = findMisplaced(stores, target)
     report(`${moves.length} entries to move from ${constants.shards} to ${options.shards} shards`)
+    if (moves.length === 0 && constants.shards === options.shards) {
+      return { fromShards: constants.shards, toShards: options.shards, movedLinks: 0, movedIndexEntries: 0 }
+    }
 
     for (let start = 0; start < moves.length; start += batchSize) {
       await copyEntries(stores, moves.slice(start, start + batchSize))

@@ -1,6 +1,6 @@
 /**
  * The shard actor: the only writer of one store. Because one thread runs all
- * of a shard's operations, dedup and alias uniqueness need no locks; the only
+ * of a shard's operations, dedup and alias uniqueness need no locks. The only
  * interleaving comes from awaiting a commit, and the in-flight maps below
  * cover exactly that window.
  *
@@ -68,8 +68,8 @@ class WriteSet {
       this.resolve = resolve
       this.reject = reject
     })
-    // Waiters attach their own handlers; this one only keeps a failure
-    // nobody waits for from becoming an unhandled rejection.
+    // Waiters attach their own handlers. This one only keeps a failure that
+    // no create waits for from becoming an unhandled rejection.
     this.done.catch(() => {})
   }
 }
@@ -193,8 +193,8 @@ export class Shard {
   }
 
   /**
-   * Answers a create from what is stored or in flight, or queues its write
-   * in `writes`. Returns a promise to wait for when the answer depends on
+   * Fills in a create's result from what is stored or in flight, or queues
+   * its write in `writes`. Returns a promise to wait for when the answer depends on
    * another write or on a lease.
    */
   #planGenerated (response: BatchResponse, i: number, url: string, key: Buffer, writes: WriteSet): Promise<void> | undefined {
@@ -220,7 +220,7 @@ export class Shard {
   #planAlias (response: BatchResponse, i: number, url: string, alias: string, writes: WriteSet): Promise<void> | undefined {
     const inFlight = this.#inFlightCodes.get(alias)
     if (inFlight !== undefined) {
-      // Whoever got there first wins; if that write fails, try again.
+      // The first write of the alias wins. If that write fails, try again.
       return inFlight.done.then(
         () => { fillError(response, i, new AliasTakenError(alias)) },
         () => this.#executeOne(response, i, OP_CREATE_ALIAS, url, alias, undefined)
@@ -242,7 +242,7 @@ export class Shard {
     return link
   }
 
-  /** Answers a create for a URL or alias already in flight, once that write settles. */
+  /** Fills in a create for a URL already in flight once that write settles. */
   #answerAfter (link: PendingLink, response: BatchResponse, i: number): Promise<void> {
     return link.done.then(
       () => { fillLink(response, i, RESULT_EXISTED, link.code, link.record) },
@@ -356,7 +356,7 @@ function isTransient (error: unknown): boolean {
   return !(error instanceof ShortenerError && error.status < 500)
 }
 
-/** The digest the front sent for operation `i`, or a fresh one when it sent none. */
+/** Returns the digest the front sent for operation `i`, or computes it when the front sent none. */
 function urlKeyAt (request: BatchRequest, i: number, url: string): Buffer {
   const keys = request.urlKeys
   const key = Buffer.from(keys.buffer, keys.byteOffset + i * URL_KEY_BYTES, URL_KEY_BYTES)

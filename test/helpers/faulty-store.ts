@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { BroadcastChannel } from 'node:worker_threads'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { LinkRecord, LinkStore } from '../../src/store/types.ts'
+import { DelegatingStore } from './delegating-store.ts'
 
 /** Pass as `storeWrapper` in the server options. */
 export const FAULTY_STORE_PATH = fileURLToPath(import.meta.url)
@@ -77,8 +78,7 @@ export class InjectedStoreError extends Error {
   }
 }
 
-class FaultyStore implements LinkStore {
-  #inner: LinkStore
+class FaultyStore extends DelegatingStore {
   #shard: number
   #plan: FaultPlan = { mode: 'none' }
   #random: () => number = Math.random
@@ -88,7 +88,7 @@ class FaultyStore implements LinkStore {
   #channel: BroadcastChannel
 
   constructor (inner: LinkStore, shard: number) {
-    this.#inner = inner
+    super(inner)
     this.#shard = shard
     this.#counters = { shard, puts: 0, faults: 0, getLinks: 0, flushes: 0 }
     this.#channel = new BroadcastChannel(CHANNEL_NAME)
@@ -96,27 +96,15 @@ class FaultyStore implements LinkStore {
     this.#channel.onmessage = (event) => { this.#onControl((event as { data: ControlMessage }).data) }
   }
 
-  getLink (code: string): LinkRecord | undefined {
+  override getLink (code: string): LinkRecord | undefined {
     this.#counters.getLinks++
-    return this.#inner.getLink(code)
+    return this.inner.getLink(code)
   }
 
-  getUrl (code: string): string | undefined {
-    return this.#inner.getUrl(code)
-  }
-
-  hasAlias (code: string): boolean {
-    return this.#inner.hasAlias(code)
-  }
-
-  getCodeByUrlKey (urlKey: Uint8Array): string | undefined {
-    return this.#inner.getCodeByUrlKey(urlKey)
-  }
-
-  async putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown> {
+  override async putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown> {
     this.#counters.puts++
     const mode = this.#plan.mode
-    if (mode === 'stall-flush' || !this.#faultsThisTurn()) return await this.#inner.putLink(code, record, urlKey)
+    if (mode === 'stall-flush' || !this.#faultsThisTurn()) return await this.inner.putLink(code, record, urlKey)
 
     switch (mode) {
       case 'throw':
@@ -127,29 +115,21 @@ class FaultyStore implements LinkStore {
         return process.exit(1)
       case 'stall':
         await sleep(this.#plan.stallMs ?? 1000)
-        return await this.#inner.putLink(code, record, urlKey)
+        return await this.inner.putLink(code, record, urlKey)
       default:
-        return await this.#inner.putLink(code, record, urlKey)
+        return await this.inner.putLink(code, record, urlKey)
     }
   }
 
-  async flushed (): Promise<void> {
+  override async flushed (): Promise<void> {
     this.#counters.flushes++
     if (this.#plan.mode === 'stall-flush' && this.#appliesToThisShard()) await sleep(this.#plan.stallMs ?? 1000)
-    await this.#inner.flushed()
+    await this.inner.flushed()
   }
 
-  countLinks (): number {
-    return this.#inner.countLinks()
-  }
-
-  sizeBytes (): number {
-    return this.#inner.sizeBytes()
-  }
-
-  async close (): Promise<void> {
+  override async close (): Promise<void> {
     this.#channel.close()
-    await this.#inner.close()
+    await this.inner.close()
   }
 
   /** Decides once per event-loop turn, so that all puts of one transaction share the outcome. */

@@ -49,7 +49,7 @@ export class ShortenerError extends Error {
 
 const MAX_ECHO_CHARS = 200
 
-/** The problem type's short summary for people: `ALIAS_TAKEN` becomes `Alias taken`. */
+/** Returns the problem type's short summary for people: `ALIAS_TAKEN` becomes `Alias taken`. */
 function titleOf (code: string): string {
   const words = code.toLowerCase().replace(/_/g, ' ')
   return words.charAt(0).toUpperCase() + words.slice(1)

@@ -1,8 +1,8 @@
 /**
  * The one place that lists every configuration key: its type, allowed range
- * and meaning. `config/default.json` supplies the defaults; the loader lets an
- * environment variable and then a command-line flag override each key, and
- * validates every value here before anything starts. The README's config
+ * and meaning. `config/default.json` supplies the defaults. The loader lets
+ * an environment variable and then a command-line flag override each key,
+ * and it validates every value here before anything starts. The README's config
  * table is written from this list.
  */
 
@@ -77,13 +77,13 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'maxBodyBytes', kind: { type: 'integer', min: 1024, max: 256 * 1024 * 1024 }, description: 'Maximum request body size in bytes (413 above it).' },
   { key: 'maxBatchSize', kind: { type: 'integer', min: 1, max: 100000 }, description: 'Maximum links in one batch request.' },
   { key: 'alias.minLength', kind: { type: 'integer', min: 1, max: 64 }, description: 'Shortest alias accepted, in characters.' },
-  { key: 'alias.maxLength', kind: { type: 'integer', min: 1, max: 256 }, description: 'Longest alias accepted, in characters.' },
+  { key: 'alias.maxLength', kind: { type: 'integer', min: 1, max: 256 }, description: 'Maximum alias length, in characters.' },
   { key: 'cache.frontEntries', kind: { type: 'integer', min: 0, max: 100_000_000 }, description: 'Redirect cache entries in the front thread (0 disables it).' },
   { key: 'cache.shardEntries', kind: { type: 'integer', min: 0, max: 100_000_000 }, description: 'LRU cache entries in each shard (0 disables it).' },
   { key: 'lease.size', kind: { type: 'integer', min: 16, max: 1 << 24 }, description: 'IDs in one range lease; a crash leaves at most this many unused per shard.' },
-  { key: 'shard.maxQueuedOperations', kind: { type: 'integer', min: 1, max: 10_000_000 }, description: 'Operations queued or in flight per shard before the front answers 503.' },
+  { key: 'shard.maxQueuedOperations', kind: { type: 'integer', min: 1, max: 10_000_000 }, description: 'Maximum operations queued or in flight per shard; beyond it the front responds 503.' },
   { key: 'shard.maxBatchOperations', kind: { type: 'integer', min: 1, max: 100_000 }, description: 'Operations sent to a shard in one message.' },
-  { key: 'shard.timeoutMs', kind: { type: 'integer', min: 10, max: MAX_MS }, description: 'Time a shard has to answer a message before its requests get 503.' },
+  { key: 'shard.timeoutMs', kind: { type: 'integer', min: 10, max: MAX_MS }, description: 'Time a shard has to reply to a message before its requests get 503.' },
   { key: 'shard.mapSizeBytes', kind: { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER }, description: 'LMDB map size per shard in bytes; 0 lets lmdb-js grow it as needed.' },
   { key: 'breaker.windowMs', kind: { type: 'integer', min: 100, max: MAX_MS }, description: 'Sliding window of the per-shard breaker.' },
   { key: 'breaker.minCalls', kind: { type: 'integer', min: 1, max: 1000 }, description: 'Calls in the window before the breaker may open.' },

@@ -33,7 +33,7 @@ export interface AppOptions {
   limits: BodyLimits
   logger: Logger
   hooks: RequestHooks
-  /** Resolves true when every shard answers; `/readyz` calls it. */
+  /** Reports whether every shard replies to a ping; `/readyz` calls it. */
   isReady: () => Promise<{ ready: boolean, detail: Record<string, unknown> }>
   /** Renders `/metrics`, or undefined when metrics are off. */
   metrics?: () => Promise<{ contentType: string, body: string }>
@@ -72,14 +72,14 @@ export class FrontApp {
     return this.#inFlight
   }
 
-  /** Turns `/readyz` to 503 and answers new API requests with 503 from now on. */
+  /** Turns `/readyz` to 503 and rejects new API requests with 503 from now on. */
   #isDraining = (): boolean => this.#draining
 
   startDraining (): void {
     this.#draining = true
   }
 
-  /** Resolves once no request is waiting for an answer. */
+  /** Resolves once no request is waiting for its response. */
   idle (): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve()
     return new Promise((resolve) => { this.#onIdle = resolve })
@@ -109,7 +109,7 @@ export class FrontApp {
       .catch((error: unknown) => { this.#fail(pending, error) })
   }
 
-  /** The error that answers a JSON request before its body is read, if any: draining, bad headers, rate limit. */
+  /** Returns the error that rejects a JSON request before its body is read (draining, bad headers, rate limit), if any. */
   #rejectJson (res: HttpResponse, req: HttpRequest): ShortenerError | undefined {
     if (this.#draining) return new ShuttingDownError()
     try {
@@ -145,7 +145,7 @@ export class FrontApp {
     )
   }
 
-  /** A not-found answer becomes a 429 once the client's not-found bucket is empty. */
+  /** Turns a not-found result into a 429 once the client's not-found bucket is empty. */
   #limitNotFound (error: unknown, client: string | undefined): unknown {
     if (client === undefined || !(error instanceof LinkNotFoundError)) return error
     return this.#options.hooks.checkNotFound?.(client) ?? error

@@ -6,7 +6,7 @@
  * `trialTimeoutMs`, opens the breaker again.
  *
  * A call is one message to the shard. It fails when the worker dies, when it
- * does not answer in time, or when the store failed the writes in it. Not
+ * does not reply in time, or when the store failed the writes in it. Not
  * found, validation errors and client aborts never reach the breaker as
  * failures: they are results inside a successful message.
  *

@@ -2,7 +2,7 @@
  * Small helpers over uWebSockets.js responses: JSON and problem bodies,
  * status lines, and reading a bounded JSON request body.
  *
- * uWebSockets.js rules these helpers follow: a response answered after the
+ * uWebSockets.js rules these helpers follow: a response sent after the
  * handler returned must have registered `onAborted` first and must not be
  * touched once aborted; writes outside the handler's own stack are corked so
  * that status, headers and body leave in one send.
@@ -37,7 +37,7 @@ export function statusLine (status: number): string {
 }
 
 /**
- * State of one request answered asynchronously. `aborted` is set by
+ * State of one request whose response is sent asynchronously. `aborted` is set by
  * uWebSockets.js when the client goes away; after that the response object
  * must not be used.
  */

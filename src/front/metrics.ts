@@ -7,7 +7,7 @@
  * - API routes (create, batch, get) increment a labelled counter and
  *   observe a histogram when they respond, because those requests already
  *   pay for a body parse and a shard hop.
- * - The redirect, answered synchronously on the front thread in a few
+ * - The redirect, served synchronously on the front thread in a few
  *   microseconds, only increments plain number fields of the Redirector,
  *   which a scrape turns into counters, and times one request in
  *   REDIRECT_SAMPLE_INTERVAL.

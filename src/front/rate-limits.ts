@@ -102,7 +102,7 @@ export class RateLimits {
     return this.#check(this.notFound, this.address.of(res, req))
   }
 
-  /** For lookups answered after the handler returned: the client was read in the handler. */
+  /** Checks the not-found limit for a lookup completed after the handler returned, using the client read in the handler. */
   checkNotFoundOf = (client: string): RateLimitedError | undefined => {
     return this.#check(this.notFound, client)
   }

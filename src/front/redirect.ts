@@ -1,5 +1,5 @@
 /**
- * The redirect path, `GET /{code}` and `HEAD /{code}`, answered on the front
+ * The redirect path, `GET /{code}` and `HEAD /{code}`, served on the front
  * thread without a hop to the shard: a hit in the front's LRU cache, else a
  * read of the shard's committed data through a read-only use of the same
  * LMDB environment (lmdb-js shares one environment between the threads of a
@@ -24,7 +24,7 @@ export interface RedirectOptions {
   readers: readonly LinkStore[]
   cacheEntries: number
   redirectStatus: number
-  /** Longest code or alias that can exist; longer paths are not looked up. */
+  /** Maximum length of a code or alias; longer paths are not looked up. */
   maxCodeLength: number
   /** Called for an unknown code; returns a 429 error to send instead of 404, or undefined. */
   onNotFound?: (res: HttpResponse, req: HttpRequest) => ShortenerError | undefined

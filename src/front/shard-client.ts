@@ -5,9 +5,9 @@
  * microseconds and a message of many operations costs little more than a
  * message of one, so batching is what keeps the hop off the throughput.
  *
- * Limits, each answered with a 503 at once instead of an unbounded wait:
+ * Limits, each enforced with an immediate 503 instead of an unbounded wait:
  * - at most `maxQueuedOperations` operations queued or in the worker;
- * - each message must be answered within `timeoutMs`, after which its
+ * - the worker must reply to each message within `timeoutMs`, after which its
  *   operations fail with SHARD_TIMEOUT (a create's outcome is then unknown);
  * - the breaker, when open, rejects without calling the shard.
  */
@@ -206,7 +206,7 @@ export class ShardClient {
       sent = true
       const run = this.#pool.run(request) as Promise<BatchResponse>
       // The queue bound counts what the worker still holds, so a slot frees
-      // up when the worker answers, even after the front stopped waiting.
+      // up when the worker replies, even after the front stopped waiting.
       run.then(release, release)
       return this.#awaitAnswer(run)
     }
@@ -230,7 +230,7 @@ export class ShardClient {
     )
   }
 
-  /** The worker's answer, failing on timeout or when the store failed a write, so the breaker counts it. */
+  /** Waits for the worker's reply and fails on timeout or on a failed store write, so the breaker counts either. */
   async #awaitAnswer (run: Promise<BatchResponse>): Promise<BatchResponse> {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {

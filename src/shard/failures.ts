@@ -1,5 +1,5 @@
 /**
- * Maps a store failure to the error the client sees. A full disk or a full
+ * Maps a store failure to the error returned to the client. A full disk or a full
  * LMDB map becomes STORAGE_FULL (507); anything else from the store is
  * STORE_FAILED (503). In both cases the transaction was aborted, so nothing
  * of the write is stored.

@@ -1,7 +1,7 @@
 /**
  * Messages between the front and a shard worker. One message carries every
  * operation the front queued for that shard in one event-loop turn, as
- * parallel arrays rather than one object per operation: structured cloning
+ * parallel arrays rather than one object per operation. Structured cloning
  * of a few flat arrays costs far less than of many small objects, and the
  * thread hop, not the store, is what each message pays for.
  */

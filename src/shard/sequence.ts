@@ -1,7 +1,7 @@
 /**
  * Sequence numbers for generated codes, taken from leased ranges. The next
  * lease is requested when a quarter of the current one is left, so in steady
- * state a create never waits for the meta store; it waits only at first use
+ * state a create never waits for the meta store. It waits only at first use
  * and when creates outrun the prefetch.
  */
 

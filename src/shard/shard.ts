@@ -7,7 +7,7 @@
  * The creates of one message are planned synchronously (dedup checks, code
  * minting) and their writes queued in one go, so they commit in a single
  * LMDB transaction and the message waits for one commit and one flush, not
- * one per link. A create is answered only once it is durable in the
+ * one per link. A create is acknowledged only once it is durable in the
  * configured sense: committed (`commit`) or on disk (`flush`). A create that
  * finds the same URL or alias still in flight waits for that write, so it
  * never reports a link that could still be lost.
@@ -194,7 +194,7 @@ export class Shard {
 
   /**
    * Fills in a create's result from what is stored or in flight, or queues
-   * its write in `writes`. Returns a promise to wait for when the answer depends on
+   * its write in `writes`. Returns a promise to wait for when the result depends on
    * another write or on a lease.
    */
   #planGenerated (response: BatchResponse, i: number, url: string, key: Buffer, writes: WriteSet): Promise<void> | undefined {

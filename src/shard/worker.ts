@@ -20,7 +20,7 @@ const logger = createLogger(data.logLevel, { shard: data.shard })
 const errorLog = new RateLimitedLog(logger)
 
 // lmdb-js 3.5 raises an unhandled rejection for a failed commit in addition
-// to rejecting the write's own promise, which the shard already answers.
+// to rejecting the write's own promise, which the shard already handles.
 // Left alone, that second report would kill this thread.
 process.on('unhandledRejection', (reason) => {
   errorLog.error('unhandled-rejection', { err: reason }, 'unhandled rejection in shard worker')

@@ -18,7 +18,7 @@
  * decides which of the two it waits for (config `durability`).
  *
  * Threads of one process share one environment, so the front thread opens the
- * same file to read committed links without a thread hop; it never writes.
+ * same file to read committed links without a thread hop. It never writes.
  */
 import { statSync } from 'node:fs'
 import { join } from 'node:path'

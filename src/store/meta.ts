@@ -8,7 +8,7 @@
  *
  * A range lease hands a shard `size` consecutive sequence numbers. The grant
  * is committed with a synchronous flush before the shard may use it, so no
- * crash can hand out the same sequence number twice; a crash only leaves the
+ * crash can hand out the same sequence number twice. A crash only leaves the
  * unused rest of a lease as a gap. Threads of one process share this
  * environment, and LMDB's single writer lock orders grants from all shards.
  */

@@ -90,8 +90,8 @@ export async function reshard (options: ReshardOptions): Promise<ReshardResult> 
 }
 
 /**
- * Every entry stored in a shard other than the one the target layout names
- * for it. NOTE: the list is held in memory, about 200 bytes an entry, which
+ * Lists every entry stored in a shard other than the one the target layout
+ * names for it. NOTE: the list is held in memory, about 200 bytes an entry, which
  * bounds the size of a deployment this command can reshard in one run.
  */
 function findMisplaced (stores: readonly LmdbLinkStore[], target: Router): Move[] {

@@ -25,9 +25,9 @@ export interface LinkStore {
   getCodeByUrlKey (urlKey: Uint8Array): string | undefined
   /**
    * Queues a link (and, for a generated code, its URL index entry). Every
-   * write queued in one event-loop turn commits in one transaction; the
-   * promise resolves when that transaction committed and rejects when it
-   * failed, in which case none of its writes is stored. The caller (the
+   * write queued in one event-loop turn commits in one transaction. The
+   * promise resolves when that transaction committed. It rejects when the
+   * transaction failed, and then none of its writes is stored. The caller (the
    * shard actor) has checked that the code is free.
    */
   putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown>

@@ -90,6 +90,8 @@ export async function startServer (config: Config, options: ServerOptions = {}):
       cacheEntries: config.cache.shardEntries,
       leaseSize: config.lease.size,
       mapSizeBytes: config.shard.mapSizeBytes,
+      indexBatchEntries: config.shard.indexBatchEntries,
+      indexLagMs: config.shard.indexLagMs,
       retry: config.retry,
       logLevel: config.logLevel,
       ...(options.storeWrapper === undefined ? {} : { storeWrapperPath: options.storeWrapper })

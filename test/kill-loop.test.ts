@@ -3,7 +3,9 @@
  * killed with SIGKILL at a seeded random moment while concurrent creates
  * run, then started again. After each restart every link acknowledged
  * before the kill must still resolve to its target, and no code may ever
- * be acknowledged for two different targets.
+ * be acknowledged for two different targets. At the end, creating every
+ * acknowledged target again must return its code: the URL index entries
+ * that the kills left unwritten are rebuilt at start.
  *
  * A lease size of 64 makes range leases run out several times a round, so a
  * kill often lands near a lease boundary. With 2 slots for 2 shards every
@@ -19,7 +21,7 @@ import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { seededRandom } from './helpers/faulty-store.ts'
-import { removeDir, spawnServer, tempDataDir, type ChildServer } from './helpers/server.ts'
+import { postJson, removeDir, spawnServer, tempDataDir, type ChildServer } from './helpers/server.ts'
 
 const ROUNDS = 20
 const CLIENTS = 6
@@ -38,13 +40,14 @@ interface Tally {
   lost: number
   mismatched: number
   reused: number
+  duplicated: number
   unknownOutcome: number
   rejected: number
 }
 
 /** code → target of every acknowledged create, over all rounds. */
 const acknowledged = new Map<string, string>()
-const tally: Tally = { acknowledged: 0, lost: 0, mismatched: 0, reused: 0, unknownOutcome: 0, rejected: 0 }
+const tally: Tally = { acknowledged: 0, lost: 0, mismatched: 0, reused: 0, duplicated: 0, unknownOutcome: 0, rejected: 0 }
 const problems: string[] = []
 let codesThisRound: string[] = []
 
@@ -135,6 +138,22 @@ async function verify (server: ChildServer, codes: readonly string[], round: num
   await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker))
 }
 
+/** Creates every acknowledged target again; each must come back with its code, not a new one. */
+async function verifyDedup (server: ChildServer): Promise<void> {
+  const links = [...acknowledged].map(([code, url]) => ({ code, url }))
+  for (let start = 0; start < links.length; start += 1000) {
+    const slice = links.slice(start, start + 1000)
+    const result = await postJson(`${server.url}/api/v1/links/batch`, { links: slice.map(({ url }) => ({ url })) })
+    assert.equal(result.status, 200)
+    ;(result.body.results as Array<{ code?: string, created?: boolean }>).forEach((item, k) => {
+      const expected = slice[k] as { code: string, url: string }
+      if (item.code === expected.code && item.created === false) return
+      tally.duplicated++
+      problems.push(`${expected.url}: created again as ${item.code ?? JSON.stringify(item)}, acknowledged as ${expected.code}`)
+    })
+  }
+}
+
 async function start (round: number): Promise<ChildServer> {
   // Alternate durability so that kills hit both acknowledgement points.
   const durability = round % 2 === 0 ? 'flush' : 'commit'
@@ -174,6 +193,7 @@ test('kill loop loses and reuses nothing', { timeout: 120_000 }, async (t) => {
   const server = await start(ROUNDS)
   try {
     await verify(server, [...acknowledged.keys()], ROUNDS)
+    await verifyDedup(server)
   } finally {
     server.process.kill('SIGTERM')
     await server.exited
@@ -181,11 +201,12 @@ test('kill loop loses and reuses nothing', { timeout: 120_000 }, async (t) => {
 
   t.diagnostic(`rounds ${ROUNDS}, killed under load ${killedMidLoad}, acknowledged ${tally.acknowledged}, ` +
     `unknown outcome ${tally.unknownOutcome}, rejected ${tally.rejected}`)
-  t.diagnostic(`lost ${tally.lost}, mismatched ${tally.mismatched}, reused ${tally.reused}`)
+  t.diagnostic(`lost ${tally.lost}, mismatched ${tally.mismatched}, reused ${tally.reused}, duplicated ${tally.duplicated}`)
   for (const problem of problems.slice(0, 20)) t.diagnostic(problem)
 
   assert.ok(tally.acknowledged >= ROUNDS * 10, `only ${tally.acknowledged} creates were acknowledged; the loop tested too little`)
   assert.equal(tally.lost, 0, 'acknowledged links lost')
   assert.equal(tally.mismatched, 0, 'acknowledged links resolving to another target')
   assert.equal(tally.reused, 0, 'codes acknowledged for two targets')
+  assert.equal(tally.duplicated, 0, 'acknowledged targets that got a second code')
 })

@@ -36,6 +36,8 @@ export async function benchShardRoundTrip (timeMs: number): Promise<MicroResult[
       cacheEntries: 1000,
       leaseSize: 65_536,
       mapSizeBytes: 0,
+      indexBatchEntries: 32_768,
+      indexLagMs: 1000,
       retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 500 },
       logLevel: 'warn'
     },

@@ -1,7 +1,8 @@
 /**
  * Micro benchmarks of the product's LMDB store (src/store/lmdb.ts, so the
  * open options are the product's own) on a temp dir: a read of a stored link,
- * and writes awaited one at a time or queued 1000 to a transaction.
+ * writes awaited one at a time or queued 1000 to a transaction, and 1000
+ * `urls` index entries (random keys) written in one transaction.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -38,8 +39,13 @@ export async function benchStore (timeMs: number): Promise<MicroResult[]> {
         for (let j = 0; j < BATCH; j++) batch.push(put(store, code(next++)))
         await Promise.all(batch)
       })
+      .add(`index entries ×${BATCH} in one transaction`, async () => {
+        const entries = Array.from({ length: BATCH }, (_, j) => ({ urlKey: urlKey(`https://example.com/micro/index/${next + j}`), number: next + j }))
+        next += BATCH
+        await store.putIndexEntries(entries, next - 1)
+      })
     await bench.run()
-    return collect('lmdb', bench, { [`put ×${BATCH} in one transaction`]: BATCH })
+    return collect('lmdb', bench, { [`put ×${BATCH} in one transaction`]: BATCH, [`index entries ×${BATCH} in one transaction`]: BATCH })
   } finally {
     await store.close()
     rmSync(dataDir, { recursive: true, force: true })
@@ -48,5 +54,5 @@ export async function benchStore (timeMs: number): Promise<MicroResult[]> {
 
 function put (store: LmdbLinkStore, code: string): Promise<unknown> {
   const url = `https://example.com/micro/${code}`
-  return store.putLink(code, { url, createdAt: Date.now(), kind: KIND_GENERATED }, urlKey(url))
+  return store.putLink(code, { url, createdAt: Date.now(), kind: KIND_GENERATED })
 }

@@ -86,6 +86,7 @@ export class ServiceMetrics {
   #shardCacheMisses: Counter
   #leasesGranted: Counter
   #leaseRemaining: Gauge
+  #indexLag: Gauge
   #storeBytes: Gauge
   #links: Gauge
   #flushes: Counter
@@ -117,6 +118,7 @@ export class ServiceMetrics {
     this.#shardCacheMisses = new Counter({ name: 'shortener_shard_cache_misses_total', help: 'Lookups that missed the shard\'s LRU cache and read its store', labelNames: shardLabel, registers })
     this.#leasesGranted = new Counter({ name: 'shortener_shard_leases_granted_total', help: 'ID range leases granted to the shard since its worker started', labelNames: shardLabel, registers })
     this.#leaseRemaining = new Gauge({ name: 'shortener_shard_lease_remaining', help: 'Sequence numbers left in the shard\'s current and prefetched leases', labelNames: shardLabel, registers })
+    this.#indexLag = new Gauge({ name: 'shortener_shard_index_lag_links', help: 'Committed links whose url index entry the shard has not written yet', labelNames: shardLabel, registers })
     this.#storeBytes = new Gauge({ name: 'shortener_shard_store_bytes', help: 'Size of the shard\'s LMDB file on disk', labelNames: shardLabel, registers })
     this.#links = new Gauge({ name: 'shortener_shard_links', help: 'Links stored in the shard', labelNames: shardLabel, registers })
     this.#flushes = new Counter({ name: 'shortener_shard_flushes_total', help: 'Durable flushes the shard waited for (durability flush)', labelNames: shardLabel, registers })
@@ -185,7 +187,7 @@ export class ServiceMetrics {
   }
 
   #resetWorkerSeries (): void {
-    for (const metric of [this.#shardCacheHits, this.#shardCacheMisses, this.#leasesGranted, this.#leaseRemaining,
+    for (const metric of [this.#shardCacheHits, this.#shardCacheMisses, this.#leasesGranted, this.#leaseRemaining, this.#indexLag,
       this.#storeBytes, this.#links, this.#flushes, this.#flushSeconds, this.#storeErrors]) {
       metric.reset()
     }
@@ -197,6 +199,7 @@ export class ServiceMetrics {
     this.#shardCacheMisses.inc(labels, stats.cacheMisses)
     this.#leasesGranted.inc(labels, stats.leasesGranted)
     this.#leaseRemaining.set(labels, stats.leaseRemaining)
+    this.#indexLag.set(labels, stats.indexLag)
     this.#storeBytes.set(labels, stats.storeBytes)
     this.#links.set(labels, stats.links)
     this.#flushes.inc(labels, stats.flushes)

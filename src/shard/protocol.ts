@@ -72,6 +72,8 @@ export interface ShardStats {
   leasesGranted: number
   /** Sequence numbers left in the current lease. */
   leaseRemaining: number
+  /** Committed generated links whose `urls` index entry is not written yet. */
+  indexLag: number
   flushes: number
   flushSecondsTotal: number
   storeErrors: number
@@ -86,6 +88,8 @@ export interface ShardWorkerData {
   cacheEntries: number
   leaseSize: number
   mapSizeBytes: number
+  indexBatchEntries: number
+  indexLagMs: number
   retry: { attempts: number, baseDelayMs: number, maxDelayMs: number }
   logLevel: string
   /** File path of a module whose default export wraps the store (tests inject faults this way); unset in service use. */

@@ -11,12 +11,20 @@
  * configured sense: committed (`commit`) or on disk (`flush`). A create that
  * finds the same URL or alias still in flight waits for that write, so it
  * never reports a link that could still be lost.
+ *
+ * A generated link commits without its `urls` index entry. The shard keeps
+ * committed links it has not indexed yet in memory, finds them there, and
+ * writes their entries in one transaction once `indexBatchEntries` are
+ * waiting or `indexLagMs` has passed (lmdb.ts says why). The record of how far
+ * the index reaches moves only past links that are indexed or failed, so
+ * after a crash the store rebuilds exactly the entries that are missing.
  */
 import QuickLRU from 'quick-lru'
 import { AliasTakenError, ShortenerError } from '../errors.ts'
 import { CodeCodec } from '../codec/code.ts'
 import { URL_KEY_BYTES, urlKey } from '../routing/router.ts'
-import { KIND_ALIAS, KIND_GENERATED, type LinkRecord, type LinkStore } from '../store/types.ts'
+import { KIND_ALIAS, KIND_GENERATED, type IndexEntry, type LinkRecord, type LinkStore } from '../store/types.ts'
+import { indexKeyOf, MAX_INDEX_PROBES } from '../store/url-index.ts'
 import { commitFailureCause, toStoreError } from './failures.ts'
 import { LeasedSequence, type RangeLeaser } from './sequence.ts'
 import { retryWithBackoff, type RetryPolicy } from './retry.ts'
@@ -36,9 +44,14 @@ export interface ShardOptions {
   cacheEntries: number
   leaseSize: number
   retry: RetryPolicy
+  /** Index entries that, once waiting, are written at once. */
+  indexBatchEntries: number
+  /** Longest time a committed link waits for its index entry, in milliseconds. */
+  indexLagMs: number
   onLease?: (start: number, size: number) => void
   onStoreRetry?: (error: unknown, attempt: number) => void
   onStoreError?: (error: ShortenerError, codes: readonly string[]) => void
+  onIndexError?: (error: unknown, entries: number) => void
   /** Tells whether the store's disk is out of space; a failed commit is then reported as STORAGE_FULL. */
   isDiskFull?: () => boolean
 }
@@ -46,6 +59,8 @@ export interface ShardOptions {
 /** A write queued by this shard and not yet durable. */
 interface PendingLink {
   code: string
+  /** The number a generated code encodes; -1 for an alias. */
+  number: number
   record: LinkRecord
   /** The `urls` index key for a generated code; undefined for an alias. */
   indexKey: Buffer | undefined
@@ -74,9 +89,10 @@ class WriteSet {
   }
 }
 
-// How many differently salted digests to try when two URLs share a digest.
-// With 128-bit digests a single collision is already beyond practical reach.
-const MAX_DIGEST_PROBES = 4
+/** An index entry waiting to be written, with its key in the form `#unindexed` uses. */
+interface QueuedIndexEntry extends IndexEntry {
+  mapKey: string
+}
 
 export class Shard {
   readonly id: number
@@ -94,6 +110,16 @@ export class Shard {
   #inFlightUrls = new Map<string, PendingLink>()
   /** Codes and aliases in flight, so a minted code never takes an alias being written, and the reverse. */
   #inFlightCodes = new Map<string, PendingLink>()
+  /** Committed generated links whose index entry is not written yet: number by index key (latin1). */
+  #unindexed = new Map<string, number>()
+  #indexQueue: QueuedIndexEntry[] = []
+  #indexedThrough: number
+  #indexBatchEntries: number
+  #indexLagMs: number
+  #indexTimer: NodeJS.Timeout | undefined
+  #indexWrite: Promise<void> | undefined
+  #onIndexError: ShardOptions['onIndexError']
+  #closing = false
   #stats = { cacheHits: 0, cacheMisses: 0, flushes: 0, flushSecondsTotal: 0, storeErrors: 0 }
 
   constructor (options: ShardOptions) {
@@ -107,6 +133,10 @@ export class Shard {
     this.#onStoreRetry = options.onStoreRetry
     this.#onStoreError = options.onStoreError
     this.#isDiskFull = options.isDiskFull
+    this.#onIndexError = options.onIndexError
+    this.#indexedThrough = options.store.indexedThrough()
+    this.#indexBatchEntries = options.indexBatchEntries
+    this.#indexLagMs = options.indexLagMs
     if (options.cacheEntries > 0) {
       this.#linkCache = new QuickLRU({ maxSize: options.cacheEntries })
     }
@@ -159,12 +189,19 @@ export class Shard {
       storeBytes: this.#store.sizeBytes(),
       leasesGranted: this.#sequence.leasesGranted,
       leaseRemaining: this.#sequence.remaining,
+      indexLag: this.#unindexed.size,
       ...this.#stats
     }
   }
 
   async close (): Promise<void> {
     await Promise.allSettled([...this.#inFlightCodes.values()].map((link) => link.done))
+    // Index what is left, so that the next start has nothing to rebuild.
+    this.#closing = true
+    clearTimeout(this.#indexTimer)
+    this.#indexTimer = undefined
+    await this.#indexWrite
+    await this.#writeIndex()
     await this.#store.close()
   }
 
@@ -202,17 +239,17 @@ export class Shard {
     const inFlight = this.#inFlightUrls.get(inFlightKey)
     if (inFlight !== undefined) return this.#answerAfter(inFlight, response, i)
 
-    const indexKey = this.#findByUrl(response, i, url, key)
+    const indexKey = this.#findByUrl(response, i, url, key, inFlightKey)
     if (indexKey === undefined) return undefined
 
     const seq = this.#sequence.take()
     if (seq === undefined) return this.#afterLease(response, i, OP_CREATE, url, '', key)
 
     const slot = key.readUInt32BE(0) % this.#slots
-    const code = this.#mintFreeCode(seq, slot)
-    if (code === undefined) return this.#afterLease(response, i, OP_CREATE, url, '', key)
+    const minted = this.#mintFreeCode(seq, slot)
+    if (minted === undefined) return this.#afterLease(response, i, OP_CREATE, url, '', key)
 
-    const link = this.#queue(writes, i, code, { url, createdAt: Date.now(), kind: KIND_GENERATED }, indexKey, inFlightKey)
+    const link = this.#queue(writes, i, minted.code, minted.number, { url, createdAt: Date.now(), kind: KIND_GENERATED }, indexKey, inFlightKey)
     this.#inFlightUrls.set(inFlightKey, link)
     return undefined
   }
@@ -230,12 +267,12 @@ export class Shard {
       fillError(response, i, new AliasTakenError(alias))
       return undefined
     }
-    this.#queue(writes, i, alias, { url, createdAt: Date.now(), kind: KIND_ALIAS }, undefined, alias)
+    this.#queue(writes, i, alias, -1, { url, createdAt: Date.now(), kind: KIND_ALIAS }, undefined, alias)
     return undefined
   }
 
-  #queue (writes: WriteSet, i: number, code: string, record: LinkRecord, indexKey: Buffer | undefined, inFlightKey: string): PendingLink {
-    const link: PendingLink = { code, record, indexKey, inFlightKey, done: writes.done }
+  #queue (writes: WriteSet, i: number, code: string, number: number, record: LinkRecord, indexKey: Buffer | undefined, inFlightKey: string): PendingLink {
+    const link: PendingLink = { code, number, record, indexKey, inFlightKey, done: writes.done }
     writes.links.push(link)
     writes.indexes.push(i)
     this.#inFlightCodes.set(code, link)
@@ -274,10 +311,10 @@ export class Shard {
    * digest collision cannot merge two URLs. Fills the response and returns
    * undefined when the URL exists; otherwise returns the index key to use.
    */
-  #findByUrl (response: BatchResponse, i: number, url: string, key: Buffer): Buffer | undefined {
-    for (let probe = 0; probe < MAX_DIGEST_PROBES; probe++) {
-      const indexKey = probe === 0 ? key : saltedKey(url, probe)
-      const code = this.#lookupCodeByUrlKey(indexKey)
+  #findByUrl (response: BatchResponse, i: number, url: string, key: Buffer, mapKey: string): Buffer | undefined {
+    for (let probe = 0; probe < MAX_INDEX_PROBES; probe++) {
+      const indexKey = probe === 0 ? key : indexKeyOf(url, probe)
+      const code = this.#lookupCodeByUrlKey(indexKey, probe === 0 ? mapKey : indexKey.toString('latin1'))
       if (code === undefined) return indexKey
       const record = this.#getLink(code)
       if (record?.url === url) {
@@ -285,20 +322,22 @@ export class Shard {
         return undefined
       }
     }
-    fillError(response, i, new ShortenerError('STORE_FAILED', 503, `Shard ${this.id} found ${MAX_DIGEST_PROBES} digest collisions for one URL`))
+    fillError(response, i, new ShortenerError('STORE_FAILED', 503, `Shard ${this.id} found ${MAX_INDEX_PROBES} digest collisions for one URL`))
     return undefined
   }
 
-  #lookupCodeByUrlKey (key: Buffer): string | undefined {
+  #lookupCodeByUrlKey (key: Buffer, mapKey: string): string | undefined {
+    const unindexed = this.#unindexed.get(mapKey)
+    if (unindexed !== undefined) return this.#codec.codeOfNumber(unindexed)
     return this.#store.getCodeByUrlKey(key)
   }
 
   /** Mints the code of `seq`, skipping numbers whose code an alias holds; undefined when the lease ran out. */
-  #mintFreeCode (seq: number, slot: number): string | undefined {
+  #mintFreeCode (seq: number, slot: number): { code: string, number: number } | undefined {
     let next: number | undefined = seq
     while (next !== undefined) {
       const code = this.#codec.mint(next, slot)
-      if (!this.#inFlightCodes.has(code) && !this.#store.hasAlias(code)) return code
+      if (!this.#inFlightCodes.has(code) && !this.#store.hasAlias(code)) return { code, number: next * this.#slots + slot }
       next = this.#sequence.take()
     }
     return undefined
@@ -311,7 +350,7 @@ export class Shard {
       let last: Promise<unknown> | undefined
       const commits: Array<Promise<unknown>> = []
       for (const link of writes.links) {
-        const commit = store.putLink(link.code, link.record, link.indexKey)
+        const commit = store.putLink(link.code, link.record)
         // Writes of one turn share a transaction and usually one promise.
         if (commit !== last) commits.push(commit)
         last = commit
@@ -323,6 +362,8 @@ export class Shard {
       // Retrying is safe: a failed commit stored none of its writes, and
       // rewriting the same values is idempotent.
       await retryWithBackoff(writeAll, this.#retry, isTransient, this.#onStoreRetry)
+      // Committed links need their index entries even if the flush fails.
+      this.#queueIndexEntries(writes)
       if (this.#durability === 'flush') await this.#flush()
       writes.links.forEach((link, n) => {
         fillLink(response, writes.indexes[n] as number, RESULT_CREATED, link.code, link.record)
@@ -337,6 +378,67 @@ export class Shard {
     } finally {
       for (const link of writes.links) this.#forget(link)
     }
+  }
+
+  #queueIndexEntries (writes: WriteSet): void {
+    for (const link of writes.links) {
+      if (link.indexKey === undefined) continue
+      const mapKey = link.indexKey.toString('latin1')
+      this.#unindexed.set(mapKey, link.number)
+      this.#indexQueue.push({ urlKey: link.indexKey, number: link.number, mapKey })
+    }
+    this.#maybeWriteIndex()
+  }
+
+  /** Writes the index now when enough entries wait, else makes sure a timer will. */
+  #maybeWriteIndex (): void {
+    if (this.#indexQueue.length >= this.#indexBatchEntries) {
+      void this.#writeIndex()
+      return
+    }
+    if (this.#indexTimer !== undefined || this.#indexQueue.length === 0) return
+    this.#indexTimer = setTimeout(() => {
+      this.#indexTimer = undefined
+      void this.#writeIndex()
+    }, this.#indexLagMs)
+  }
+
+  /**
+   * Writes every queued index entry in one transaction, one write at a time.
+   * A failed write keeps its entries queued and in memory for the next try.
+   */
+  async #writeIndex (): Promise<void> {
+    if (this.#indexWrite !== undefined || this.#indexQueue.length === 0) return
+    const batch = this.#indexQueue
+    this.#indexQueue = []
+    const through = this.#indexedThroughAfter(batch)
+    const write = this.#store.putIndexEntries(batch, through).then(
+      () => {
+        for (const entry of batch) this.#unindexed.delete(entry.mapKey)
+        this.#indexedThrough = through
+      },
+      (error: unknown) => {
+        this.#indexQueue = batch.concat(this.#indexQueue)
+        this.#onIndexError?.(error, batch.length)
+      }
+    )
+    this.#indexWrite = write
+    await write
+    this.#indexWrite = undefined
+    if (!this.#closing) this.#maybeWriteIndex()
+  }
+
+  /**
+   * The number up to which every generated link is indexed once `batch` is:
+   * just below the lowest number still in flight, since numbers are minted
+   * in increasing order. With nothing in flight, every committed link is in
+   * `batch` or indexed before it.
+   */
+  #indexedThroughAfter (batch: readonly QueuedIndexEntry[]): number {
+    let through = this.#indexedThrough
+    for (const entry of batch) through = Math.max(through, entry.number)
+    for (const link of this.#inFlightUrls.values()) through = Math.min(through, link.number - 1)
+    return Math.max(through, this.#indexedThrough)
   }
 
   #forget (link: PendingLink): void {
@@ -364,10 +466,6 @@ function urlKeyAt (request: BatchRequest, i: number, url: string): Buffer {
     if (key[b] !== 0) return key
   }
   return urlKey(url)
-}
-
-function saltedKey (url: string, probe: number): Buffer {
-  return urlKey(`${probe}\n${url}`)
 }
 
 function fillLink (response: BatchResponse, i: number, status: typeof RESULT_CREATED | typeof RESULT_EXISTED, code: string, record: LinkRecord): void {

@@ -37,10 +37,15 @@ const shard = new Shard({
   durability: data.durability,
   cacheEntries: data.cacheEntries,
   leaseSize: data.leaseSize,
+  indexBatchEntries: data.indexBatchEntries,
+  indexLagMs: data.indexLagMs,
   retry: data.retry,
   onLease: (start, size) => { logger.info({ start, size }, 'range lease granted') },
   onStoreRetry: (error, attempt) => { errorLog.error('store-retry', { err: error, attempt }, 'store write failed, retrying') },
   isDiskFull: () => isDiskNearlyFull(data.dataDir),
+  onIndexError: (error, entries) => {
+    errorLog.error('index-error', { err: error, entries }, 'url index write failed; the entries stay queued')
+  },
   onStoreError: (error, codes) => {
     errorLog.error(`store-error:${error.code}`, { err: error.cause ?? error, errorCode: error.code, codes: codes.slice(0, 10), count: codes.length }, 'store operation failed')
   }
@@ -49,6 +54,8 @@ const shard = new Shard({
 function openStore (): LinkStore {
   const codec = new CodeCodec({ key: data.permutationKey, slots: data.slots })
   const lmdb = new LmdbLinkStore({ dataDir: data.dataDir, shard: data.shard, codec, mapSizeBytes: data.mapSizeBytes })
+  const rebuilt = lmdb.catchUpIndex()
+  if (rebuilt > 0) logger.info({ entries: rebuilt }, 'rebuilt url index entries a crash left out')
   if (data.storeWrapperPath === undefined) return lmdb
   // require(), not import(): inside worker threads the TypeScript loader
   // (tsx) serves require() only, and this keeps the module free of

@@ -56,6 +56,9 @@ export async function reshard (options: ReshardOptions): Promise<ReshardResult> 
     for (let shard = 0; shard < storeCount; shard++) {
       stores.push(new LmdbLinkStore({ dataDir: options.dataDir, shard, codec, mapSizeBytes: 0 }))
     }
+    // A service that crashed left its newest links out of the index; the
+    // moves below must see every entry.
+    for (const store of stores) store.catchUpIndex()
 
     const moves = findMisplaced(stores, target)
     report(`${moves.length} entries to move from ${constants.shards} to ${options.shards} shards`)
@@ -121,7 +124,7 @@ async function copyEntries (stores: readonly LmdbLinkStore[], moves: readonly Mo
       continue
     }
     const record = source.getLink(move.code)
-    if (record !== undefined) writes.push(destination.putLink(move.code, record, undefined))
+    if (record !== undefined) writes.push(destination.putLink(move.code, record))
   }
   await Promise.all(writes)
 }

@@ -15,6 +15,12 @@ export interface LinkRecord {
   kind: typeof KIND_GENERATED | typeof KIND_ALIAS
 }
 
+/** A `urls` index entry: the index key of a target and the number of its generated link. */
+export interface IndexEntry {
+  urlKey: Uint8Array
+  number: number
+}
+
 export interface LinkStore {
   getLink (code: string): LinkRecord | undefined
   /** Target URL of a code, or undefined; the redirect path calls this. */
@@ -24,13 +30,27 @@ export interface LinkStore {
   /** Code stored for a normalized URL's digest, or undefined. */
   getCodeByUrlKey (urlKey: Uint8Array): string | undefined
   /**
-   * Queues a link (and, for a generated code, its URL index entry). Every
-   * write queued in one event-loop turn commits in one transaction. The
-   * promise resolves when that transaction committed. It rejects when the
-   * transaction failed, and then none of its writes is stored. The caller (the
-   * shard actor) has checked that the code is free.
+   * Queues a link. Every write queued in one event-loop turn commits in one
+   * transaction. The promise resolves when that transaction committed. It
+   * rejects when the transaction failed, and then none of its writes is
+   * stored. The caller (the shard actor) has checked that the code is free.
+   * A generated link's `urls` index entry is written later, by `putIndexEntries`.
    */
-  putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown>
+  putLink (code: string, record: LinkRecord): Promise<unknown>
+  /**
+   * Queues `urls` index entries of generated links already committed, and
+   * records in the same transaction that every generated link numbered up to
+   * `indexedThrough` now has its entry.
+   */
+  putIndexEntries (entries: readonly IndexEntry[], indexedThrough: number): Promise<unknown>
+  /** The number recorded by the last `putIndexEntries` or `catchUpIndex`; -1 before any. */
+  indexedThrough (): number
+  /**
+   * Writes the index entries missing for generated links numbered above
+   * `indexedThrough()`, the ones a crash left unindexed, and returns how many
+   * it wrote. Only the store's writer calls it, before it takes writes.
+   */
+  catchUpIndex (): number
   /** Resolves once every write committed so far is on disk. */
   flushed (): Promise<void>
   /** Number of links stored. */

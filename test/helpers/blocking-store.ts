@@ -15,13 +15,13 @@ export const BLOCK_MARKER = '/block-shard-thread/'
 export const BLOCK_MS = 4000
 
 class BlockingStore extends DelegatingStore {
-  override putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown> {
+  override putLink (code: string, record: LinkRecord): Promise<unknown> {
     if (record.url.includes(BLOCK_MARKER)) {
       // Busy-waits on purpose: the thread must not run its event loop.
       const until = Date.now() + BLOCK_MS
       while (Date.now() < until) { /* blocked */ }
     }
-    return this.inner.putLink(code, record, urlKey)
+    return this.inner.putLink(code, record)
   }
 }
 

@@ -2,7 +2,7 @@
  * A `LinkStore` that forwards every call to another store. Test wrappers
  * extend it and override only the calls they change.
  */
-import type { LinkRecord, LinkStore } from '../../src/store/types.ts'
+import type { IndexEntry, LinkRecord, LinkStore } from '../../src/store/types.ts'
 
 export class DelegatingStore implements LinkStore {
   protected readonly inner: LinkStore
@@ -27,8 +27,20 @@ export class DelegatingStore implements LinkStore {
     return this.inner.getCodeByUrlKey(urlKey)
   }
 
-  putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown> {
-    return this.inner.putLink(code, record, urlKey)
+  putLink (code: string, record: LinkRecord): Promise<unknown> {
+    return this.inner.putLink(code, record)
+  }
+
+  putIndexEntries (entries: readonly IndexEntry[], indexedThrough: number): Promise<unknown> {
+    return this.inner.putIndexEntries(entries, indexedThrough)
+  }
+
+  indexedThrough (): number {
+    return this.inner.indexedThrough()
+  }
+
+  catchUpIndex (): number {
+    return this.inner.catchUpIndex()
   }
 
   flushed (): Promise<void> {

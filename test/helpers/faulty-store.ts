@@ -101,10 +101,10 @@ class FaultyStore extends DelegatingStore {
     return this.inner.getLink(code)
   }
 
-  override async putLink (code: string, record: LinkRecord, urlKey: Uint8Array | undefined): Promise<unknown> {
+  override async putLink (code: string, record: LinkRecord): Promise<unknown> {
     this.#counters.puts++
     const mode = this.#plan.mode
-    if (mode === 'stall-flush' || !this.#faultsThisTurn()) return await this.inner.putLink(code, record, urlKey)
+    if (mode === 'stall-flush' || !this.#faultsThisTurn()) return await this.inner.putLink(code, record)
 
     switch (mode) {
       case 'throw':
@@ -115,9 +115,9 @@ class FaultyStore extends DelegatingStore {
         return process.exit(1)
       case 'stall':
         await sleep(this.#plan.stallMs ?? 1000)
-        return await this.inner.putLink(code, record, urlKey)
+        return await this.inner.putLink(code, record)
       default:
-        return await this.inner.putLink(code, record, urlKey)
+        return await this.inner.putLink(code, record)
     }
   }
 

@@ -32,7 +32,7 @@ if (mode === 'lease') {
   const codec = new CodeCodec({ key: randomBytes(32), slots: 16 })
   const store = new LmdbLinkStore({ dataDir: dir, shard: 0, codec, mapSizeBytes: 0 })
   mark('PROBE-BEFORE')
-  await store.putLink(codec.mint(1, 0), { url: 'https://example.com/probe', createdAt: Date.now(), kind: KIND_GENERATED }, undefined)
+  await store.putLink(codec.mint(1, 0), { url: 'https://example.com/probe', createdAt: Date.now(), kind: KIND_GENERATED })
   mark('PROBE-COMMITTED')
   await store.flushed()
   mark('PROBE-RESOLVED')

@@ -1,0 +1,173 @@
+/**
+ * The lagging `urls` index: a shard commits a link before its index entry,
+ * finds not-yet-indexed links through its own memory, writes the entries in
+ * batches and on a graceful stop, and after a crash rebuilds the entries
+ * missing from the tail of the `links` database.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { after, describe, test } from 'node:test'
+import { CodeCodec } from '../src/codec/code.ts'
+import { urlKey } from '../src/routing/router.ts'
+import { LmdbLinkStore } from '../src/store/lmdb.ts'
+import { MetaStore } from '../src/store/meta.ts'
+import { KIND_GENERATED } from '../src/store/types.ts'
+import { indexKeyOf } from '../src/store/url-index.ts'
+import { postJson, removeDir, spawnServer, startTestServer, tempDataDir } from './helpers/server.ts'
+
+const dirs: string[] = []
+after(() => { for (const dir of dirs) removeDir(dir) })
+
+function newDir (): string {
+  const dir = tempDataDir('shortener-url-index-')
+  dirs.push(dir)
+  return dir
+}
+
+function openStore (dataDir: string, codec: CodeCodec, shard = 0): LmdbLinkStore {
+  return new LmdbLinkStore({ dataDir, shard, codec, mapSizeBytes: 0 })
+}
+
+async function putLinks (store: LmdbLinkStore, codec: CodeCodec, numbers: readonly number[], urlOf: (n: number) => string): Promise<void> {
+  await Promise.all(numbers.map((n) => store.putLink(codec.codeOfNumber(n), { url: urlOf(n), createdAt: Date.now(), kind: KIND_GENERATED })))
+}
+
+/** Opens every shard store of a stopped deployment. */
+async function withDeploymentStores (dataDir: string, shards: number, check: (stores: LmdbLinkStore[]) => void): Promise<void> {
+  const meta = new MetaStore(dataDir)
+  const constants = meta.readConstants()
+  await meta.close()
+  assert.ok(constants !== undefined)
+  const codec = new CodeCodec({ key: constants.permutationKey, slots: constants.slots })
+  const stores = Array.from({ length: shards }, (_, shard) => openStore(dataDir, codec, shard))
+  try {
+    check(stores)
+  } finally {
+    await Promise.all(stores.map((store) => store.close()))
+  }
+}
+
+function indexedCode (stores: readonly LmdbLinkStore[], url: string): string | undefined {
+  for (const store of stores) {
+    const code = store.getCodeByUrlKey(urlKey(url))
+    if (code !== undefined) return code
+  }
+  return undefined
+}
+
+describe('catching up the index in the store', () => {
+  const codec = new CodeCodec({ key: randomBytes(32), slots: 16 })
+  const urlOf = (n: number): string => `https://example.com/index/${n}`
+
+  test('indexes exactly the links above the recorded number, once', async () => {
+    const store = openStore(newDir(), codec)
+    try {
+      const numbers = Array.from({ length: 200 }, (_, i) => 16 * i + 3)
+      await putLinks(store, codec, numbers, urlOf)
+      const indexed = numbers.slice(0, 120)
+      await store.putIndexEntries(indexed.map((n) => ({ urlKey: urlKey(urlOf(n)), number: n })), indexed.at(-1) as number)
+      assert.equal(store.indexedThrough(), indexed.at(-1))
+
+      assert.equal(store.catchUpIndex(), 80)
+      for (const n of numbers) assert.equal(store.getCodeByUrlKey(urlKey(urlOf(n))), codec.codeOfNumber(n), `link ${n} is not indexed`)
+      assert.equal(store.indexedThrough(), numbers.at(-1))
+      assert.equal(store.catchUpIndex(), 0)
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('a URL whose digest entry another URL holds goes to the next probe', async () => {
+    const store = openStore(newDir(), codec)
+    try {
+      await putLinks(store, codec, [1, 2], urlOf)
+      // Link 1 holds the first key of link 2's URL, as a digest collision would leave it.
+      await store.putIndexEntries([{ urlKey: indexKeyOf(urlOf(2), 0), number: 1 }], 1)
+
+      assert.equal(store.catchUpIndex(), 1)
+      assert.equal(store.getCodeByUrlKey(indexKeyOf(urlOf(2), 0)), codec.codeOfNumber(1))
+      assert.equal(store.getCodeByUrlKey(indexKeyOf(urlOf(2), 1)), codec.codeOfNumber(2))
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('the index in a running service', () => {
+  test('creates find links whose index entry is not written yet, and a stop writes them', async () => {
+    const dataDir = newDir()
+    const urls = Array.from({ length: 50 }, (_, i) => `https://example.com/lagging/${i}`)
+    // The lag is longer than the test, so every entry stays in the shards' memory until the stop.
+    const server = await startTestServer({ dataDir, shards: 2, shard: { indexLagMs: 3_600_000, indexBatchEntries: 1_000_000 } })
+    const codes = new Map<string, string>()
+    try {
+      for (const url of urls) {
+        const response = await postJson(`${server.url}/api/v1/links`, { url })
+        assert.equal(response.status, 201)
+        codes.set(url, response.body.code)
+      }
+      const metrics = await (await fetch(`${server.url}/metrics`)).text()
+      const lag = [...metrics.matchAll(/^shortener_shard_index_lag_links\{shard="\d+"\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
+      assert.equal(lag, urls.length)
+
+      const again = await postJson(`${server.url}/api/v1/links/batch`, { links: urls.map((url) => ({ url })) })
+      assert.equal(again.status, 200)
+      again.body.results.forEach((item: { code: string, created: boolean }, i: number) => {
+        assert.equal(item.created, false, `${urls[i]} was created twice`)
+        assert.equal(item.code, codes.get(urls[i] as string))
+      })
+    } finally {
+      await server.close()
+    }
+
+    await withDeploymentStores(dataDir, 2, (stores) => {
+      for (const url of urls) assert.equal(indexedCode(stores, url), codes.get(url), `${url} is not indexed after the stop`)
+      for (const store of stores) assert.equal(store.catchUpIndex(), 0)
+    })
+  })
+
+  test('a start after a crash rebuilds the missing entries and keeps dedup', async () => {
+    const dataDir = newDir()
+    const urls = Array.from({ length: 40 }, (_, i) => `https://example.com/crash/${i}`)
+    const args = ['--data-dir', dataDir, '--shards', '2', '--log-level', 'info']
+    const first = await spawnServer([...args, '--shard.index-lag-ms', '3600000'])
+    const codes = new Map<string, string>()
+    try {
+      const created = await postJson(`${first.url}/api/v1/links/batch`, { links: urls.map((url) => ({ url })) })
+      assert.equal(created.status, 200)
+      for (const [i, item] of (created.body.results as Array<{ code: string }>).entries()) codes.set(urls[i] as string, item.code)
+    } finally {
+      first.process.kill('SIGKILL')
+      await first.exited
+    }
+
+    const second = await spawnServer(args)
+    try {
+      const again = await postJson(`${second.url}/api/v1/links/batch`, { links: urls.map((url) => ({ url })) })
+      assert.equal(again.status, 200)
+      again.body.results.forEach((item: { code: string, created: boolean }, i: number) => {
+        assert.equal(item.created, false, `${urls[i]} was created again after the crash`)
+        assert.equal(item.code, codes.get(urls[i] as string))
+      })
+      // Each shard logs what it rebuilt; together that is every link of the crashed run.
+      const rebuilt = await waitForRebuildLogs(second.lines, 2)
+      assert.equal(rebuilt, urls.length)
+    } finally {
+      second.process.kill('SIGTERM')
+      await second.exited
+    }
+  })
+})
+
+/** Sums the `entries` of the shards' rebuild log lines once `shards` of them arrived (or 10 s passed). */
+async function waitForRebuildLogs (lines: readonly string[], shards: number): Promise<number> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const logged = lines
+      .map((line) => JSON.parse(line) as { msg?: string, entries?: number })
+      .filter((entry) => entry.msg === 'rebuilt url index entries a crash left out')
+    if (logged.length >= shards || Date.now() > deadline) return logged.reduce((sum, entry) => sum + (entry.entries ?? 0), 0)
+    await sleep(20)
+  }
+}

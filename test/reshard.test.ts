@@ -49,6 +49,7 @@ test('reshard keeps every link reachable', async () => {
   assert.equal(shrunk.toShards, 1)
   await checkAll(1, created)
   assert.equal(existsSync(join(dataDir, 'shard-2.mdb')), false)
+  assert.equal(existsSync(join(dataDir, 'shard-2-index.mdb')), false)
 })
 
 test('reshard run twice moves nothing new', async () => {

@@ -94,6 +94,53 @@ describe('catching up the index in the store', () => {
   })
 })
 
+describe('index entries whose link is not stored', () => {
+  // A power loss can keep an index write and lose the link it names; these
+  // tests write such an entry directly, as that is the state it leaves.
+  const MISSING_NUMBER = 4095
+
+  test('catching up replaces them', async () => {
+    const codec = new CodeCodec({ key: randomBytes(32), slots: 16 })
+    const store = openStore(newDir(), codec)
+    try {
+      const url = 'https://example.com/dangling/catch-up'
+      await store.putIndexEntries([{ urlKey: indexKeyOf(url, 0), number: MISSING_NUMBER }], 0)
+      await putLinks(store, codec, [17], () => url)
+
+      assert.equal(store.catchUpIndex(), 1)
+      assert.equal(store.getCodeByUrlKey(indexKeyOf(url, 0)), codec.codeOfNumber(17))
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('a create of that URL takes the entry over', async () => {
+    const dataDir = newDir()
+    const url = 'https://example.com/dangling/create'
+    const first = await startTestServer({ dataDir, shards: 1 })
+    await first.close()
+    await withDeploymentStores(dataDir, 1, (stores) => {
+      void (stores[0] as LmdbLinkStore).putIndexEntries([{ urlKey: indexKeyOf(url, 0), number: MISSING_NUMBER }], -1)
+    })
+
+    const server = await startTestServer({ dataDir, shards: 1 })
+    let code: string
+    try {
+      const created = await postJson(`${server.url}/api/v1/links`, { url })
+      assert.equal(created.status, 201)
+      code = created.body.code
+      const again = await postJson(`${server.url}/api/v1/links`, { url })
+      assert.equal(again.status, 200)
+      assert.equal(again.body.code, code)
+    } finally {
+      await server.close()
+    }
+    await withDeploymentStores(dataDir, 1, (stores) => {
+      assert.equal(stores[0]?.getCodeByUrlKey(indexKeyOf(url, 0)), code)
+    })
+  })
+})
+
 describe('the index in a running service', () => {
   test('creates find links whose index entry is not written yet, and a stop writes them', async () => {
     const dataDir = newDir()

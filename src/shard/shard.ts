@@ -317,7 +317,9 @@ export class Shard {
       const code = this.#lookupCodeByUrlKey(indexKey, probe === 0 ? mapKey : indexKey.toString('latin1'))
       if (code === undefined) return indexKey
       const record = this.#getLink(code)
-      if (record?.url === url) {
+      // An entry whose link is not stored survives only a power loss (lmdb.ts); the new link takes it over.
+      if (record === undefined) return indexKey
+      if (record.url === url) {
         fillLink(response, i, RESULT_EXISTED, code, record)
         return undefined
       }
@@ -412,7 +414,7 @@ export class Shard {
     const batch = this.#indexQueue
     this.#indexQueue = []
     const through = this.#indexedThroughAfter(batch)
-    const write = this.#store.putIndexEntries(batch, through).then(
+    const write = this.#putIndexEntries(batch, through).then(
       () => {
         for (const entry of batch) this.#unindexed.delete(entry.mapKey)
         this.#indexedThrough = through
@@ -426,6 +428,11 @@ export class Shard {
     await write
     this.#indexWrite = undefined
     if (!this.#closing) this.#maybeWriteIndex()
+  }
+
+  /** The store's write as a promise, even when the store throws at once. */
+  async #putIndexEntries (batch: readonly QueuedIndexEntry[], through: number): Promise<unknown> {
+    return await this.#store.putIndexEntries(batch, through)
   }
 
   /**

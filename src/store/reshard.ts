@@ -15,7 +15,7 @@ import { rmSync } from 'node:fs'
 import { CodeCodec } from '../codec/code.ts'
 import { Router } from '../routing/router.ts'
 import { DataDirLock } from './data-dir-lock.ts'
-import { LmdbLinkStore, shardStorePath } from './lmdb.ts'
+import { LmdbLinkStore, shardIndexPath, shardStorePath } from './lmdb.ts'
 import { MetaStore } from './meta.ts'
 
 export interface ReshardOptions {
@@ -143,8 +143,9 @@ async function removeEmptyStores (stores: LmdbLinkStore[], options: ReshardOptio
     const store = stores[shard] as LmdbLinkStore
     if (store.countLinks() > 0 || !store.indexEntries().next().done) continue
     await store.close()
-    const path = shardStorePath(options.dataDir, shard)
-    rmSync(path, { force: true })
-    rmSync(`${path}-lock`, { force: true })
+    for (const path of [shardStorePath(options.dataDir, shard), shardIndexPath(options.dataDir, shard)]) {
+      rmSync(path, { force: true })
+      rmSync(`${path}-lock`, { force: true })
+    }
   }
 }

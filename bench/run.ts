@@ -19,6 +19,7 @@ import { CpuWindow, MachineWindow, readPeakRssBytes } from './lib/proc.ts'
 import { renderMarkdown, type BenchReport } from './lib/report.ts'
 import { buildScenario, computeTargets, SCENARIO_NAMES, type Measurement, type Scenario, type ScenarioName, type StartupFigure } from './lib/results.ts'
 import { productAvailable, REPO_ROOT, startCeiling, startProduct, startReference, type ServerHandle } from './lib/servers.ts'
+import { medianItem } from './lib/stats.ts'
 import { sampleZipfCodes, syntheticCodes, writeCodeFile } from './lib/uri-file.ts'
 
 type Side = 'product' | 'ceiling' | 'reference'
@@ -237,6 +238,8 @@ function codeFile (name: string, codes: readonly string[]): string {
 }
 
 let ceilingHot: string[] = []
+/** The ceiling's first hot-redirect rate, which the repeat at the end of the run is compared with. */
+let firstCeilingHotRps: number | undefined
 
 function ceilingLocation (): string {
   return `https://example.com/bench/p/${config.links - 1}`
@@ -251,6 +254,7 @@ async function benchCeiling (): Promise<void> {
   await withServer(async () => await startCeiling(ceilingLocation(), START_TIMEOUT_MS), async (server) => {
     const hotRun = await measureLoad(server, { kind: 'replay', codes: hot }, settings)
     record('redirect-hot', 'ceiling', hotRun)
+    firstCeilingHotRps = hotRun.rps
     await step('ceiling p99 at half max', loadMs(), async () => await addHalfRate(server, hot, hotRun))
     await step('ceiling redirect-uniform', loadMs(), async () => {
       record('redirect-uniform', 'ceiling', await measureLoad(server, { kind: 'random-get', codeFile: allCodes }, settings))
@@ -265,18 +269,45 @@ async function benchCeiling (): Promise<void> {
  * using the first run.
  */
 async function checkCeilingDrift (): Promise<void> {
-  const first = runs['redirect-hot']?.ceiling
-  if (first?.rps === undefined || ceilingHot.length === 0) return
+  const firstRps = firstCeilingHotRps
+  if (firstRps === undefined || ceilingHot.length === 0) return
 
   await withServer(async () => await startCeiling(ceilingLocation(), START_TIMEOUT_MS), async (server) => {
     const again = await measureLoad(server, { kind: 'replay', codes: ceilingHot }, settings)
     if (again.rps === undefined || again.error !== undefined) throw new Error(again.error ?? 'no rate measured')
-    const driftPercent = ((again.rps - (first.rps as number)) / (first.rps as number)) * 100
-    report.ceilingDrift = { firstRps: first.rps as number, lastRps: again.rps, driftPercent }
-    notes.push(`Ceiling redirect-hot: ${Math.round(first.rps as number)} req/s at the start of the run and ${Math.round(again.rps)} at the end ` +
+    const driftPercent = ((again.rps - firstRps) / firstRps) * 100
+    report.ceilingDrift = { firstRps, lastRps: again.rps, driftPercent }
+    notes.push(`Ceiling redirect-hot: ${Math.round(firstRps)} req/s at the start of the run and ${Math.round(again.rps)} at the end ` +
       `(${driftPercent >= 0 ? '+' : ''}${driftPercent.toFixed(1)} %). Differences of that size between servers are noise.`)
     log(`ceiling again: ${Math.round(again.rps)} req/s (${driftPercent.toFixed(1)} % against the first run)`)
   })
+}
+
+/**
+ * Hot redirects on the product in rounds that alternate with a ceiling
+ * started beside it, so that both figures of `vsCeiling` come from the same
+ * minutes. The ceiling's median round replaces its redirect-hot figure from
+ * the start of the run; the product's median round is returned.
+ */
+async function hotBesideCeiling (product: ServerHandle, hot: readonly string[]): Promise<Measurement> {
+  const productRuns: Measurement[] = []
+  const ceilingRuns: Measurement[] = []
+  await withServer(async () => await startCeiling(ceilingLocation(), START_TIMEOUT_MS), async (ceiling) => {
+    for (let round = 0; round < config.hotRounds; round++) {
+      ceilingRuns.push(await measureLoad(ceiling, { kind: 'replay', codes: ceilingHot }, settings))
+      productRuns.push(await measureLoad(product, { kind: 'replay', codes: hot }, settings))
+      log(`redirect-hot round ${round + 1}: ceiling ${Math.round(ceilingRuns.at(-1)?.rps ?? 0)}, product ${Math.round(productRuns.at(-1)?.rps ?? 0)} req/s`)
+    }
+  })
+  const ceilingMedian = medianItem(ceilingRuns, (run) => run.rps ?? 0)
+  const productMedian = medianItem(productRuns, (run) => run.rps ?? 0)
+  if (ceilingMedian === undefined || productMedian === undefined) throw new Error('no hot-redirect round ran')
+  if (productRuns.length > 1) {
+    const rates = (runs: Measurement[]): string => runs.map((run) => Math.round(run.rps ?? 0)).join(', ')
+    notes.push(`redirect-hot: median of ${productRuns.length} rounds alternating with the ceiling (ceiling ${rates(ceilingRuns)}; product ${rates(productRuns)} req/s).`)
+  }
+  record('redirect-hot', 'ceiling', ceilingMedian)
+  return productMedian
 }
 
 type Target = 'product' | 'reference'
@@ -298,8 +329,8 @@ async function benchMain (suite: MainSuite): Promise<void> {
     if (codes.length === 0) throw new Error('preload stored no links')
 
     const hot = zipfSample(codes)
-    await step(`${suite.side} redirect-hot`, loadMs(), async () => {
-      const hotRun = await measureLoad(server, { kind: 'replay', codes: hot }, settings)
+    await step(`${suite.side} redirect-hot`, (suite.side === 'product' ? 2 * config.hotRounds : 1) * loadMs(), async () => {
+      const hotRun = suite.side === 'product' ? await hotBesideCeiling(server, hot) : await measureLoad(server, { kind: 'replay', codes: hot }, settings)
       hotRun.bytesPerLink = loaded.measurement.bytesPerLink
       record('redirect-hot', suite.side, hotRun)
       await step(`${suite.side} p99 at half max`, loadMs(), async () => await addHalfRate(server, hot, hotRun))
@@ -340,16 +371,43 @@ async function benchCommitDurability (side: Target, start: (dataDir: string) => 
   })
 }
 
+/**
+ * Hot redirects at each shard count. One server per count runs from the
+ * start, each with its own preloaded links, and every round loads them one
+ * after another. A change in the machine's speed during the phase then
+ * reaches every count alike, where measuring the counts in sequence once
+ * gave one of them the slow minute. Each count's figure is its median round.
+ */
 async function benchShardCounts (): Promise<void> {
-  for (const shards of config.shardCounts) {
-    const name = `shards-${shards}` as ScenarioName
-    await step(`product ${name}`, loadMs() + 5000, async () => {
-      const dataDir = join(workDir, `product-${name}`)
-      await withServer(async () => await startProduct({ dataDir, shards, durability: 'flush', entry: config.productEntry }, START_TIMEOUT_MS), async (server) => {
-        const loaded = await preloadMeasured(server, config.smallLinks, 's')
-        record(name, 'product', await measureLoad(server, { kind: 'replay', codes: zipfSample(loaded.codes) }, settings))
-      })
-    })
+  const entries: Array<{ name: ScenarioName, server: ServerHandle, hot: string[], rounds: Measurement[] }> = []
+  try {
+    for (const shards of config.shardCounts) {
+      const name = `shards-${shards}` as ScenarioName
+      const server = await startProduct({ dataDir: join(workDir, `product-${name}`), shards, durability: 'flush', entry: config.productEntry }, START_TIMEOUT_MS)
+      log(`started ${server.label}: ready in ${server.spawnToReadyMs.toFixed(0)} ms`)
+      const entry = { name, server, hot: [] as string[], rounds: [] as Measurement[] }
+      entries.push(entry)
+      entry.hot = zipfSample((await preloadMeasured(server, config.smallLinks, 's')).codes)
+    }
+    for (let round = 0; round < config.shardRounds; round++) {
+      if (remainingMs() < entries.length * loadMs()) {
+        notes.push(`Shard counts: stopped after ${round} of ${config.shardRounds} rounds (time limit of the run).`)
+        break
+      }
+      for (const entry of entries) {
+        const run = await measureLoad(entry.server, { kind: 'replay', codes: entry.hot }, settings)
+        entry.rounds.push(run)
+        log(`${entry.name} round ${round + 1}: ${Math.round(run.rps ?? 0)} req/s`)
+      }
+    }
+  } finally {
+    await Promise.all(entries.map(async (entry) => { await entry.server.stop() }))
+  }
+  for (const entry of entries) {
+    const median = medianItem(entry.rounds, (run) => run.rps ?? 0)
+    if (median === undefined) continue
+    record(entry.name, 'product', median)
+    if (entry.rounds.length > 1) notes.push(`${entry.name}: median of ${entry.rounds.length} interleaved rounds (${entry.rounds.map((run) => Math.round(run.rps ?? 0)).join(', ')} req/s).`)
   }
 }
 
@@ -460,7 +518,7 @@ async function main (): Promise<void> {
     async (dataDir) => await startReference(dataDir, 'NORMAL', 100_000, START_TIMEOUT_MS)))
 
   await step('ceiling again', loadMs() + 1000, checkCeilingDrift)
-  if (product) await benchShardCounts()
+  if (product) await step('product shard counts', config.shardCounts.length * (loadMs() + 5000), benchShardCounts)
 
   clearTimeout(watchdog)
   await finish()

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import { parseAutocannonResult } from '../bench/lib/autocannon.ts'
 import { h2loadArgs, parseH2loadLog, parseH2loadOutput } from '../bench/lib/h2load.ts'
 import { listeningPort } from '../bench/lib/servers.ts'
-import { parseDurationMs, percentile } from '../bench/lib/stats.ts'
+import { medianItem, parseDurationMs, percentile } from '../bench/lib/stats.ts'
 import { parseWrkOutput, wrkArgs } from '../bench/lib/wrk.ts'
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/bench/${name}`, import.meta.url), 'utf8')
@@ -120,4 +120,12 @@ test('listening line gives the port', () => {
   assert.equal(listeningPort('{"level":30,"config":{"port":0},"msg":"starting"}'), undefined)
   assert.equal(listeningPort('{"msg":"listening","port":"80"}'), undefined)
   assert.equal(listeningPort('listening on 80'), undefined)
+})
+
+test('median round is a whole run, the lower middle of an even count', () => {
+  const runs = [{ rps: 90, p99Ms: 3 }, { rps: 110, p99Ms: 1 }, { rps: 100, p99Ms: 2 }]
+  assert.deepEqual(medianItem(runs, (run) => run.rps), { rps: 100, p99Ms: 2 })
+  assert.deepEqual(medianItem(runs.slice(0, 2), (run) => run.rps), { rps: 90, p99Ms: 3 })
+  assert.equal(medianItem([], (run: { rps: number }) => run.rps), undefined)
+  assert.deepEqual(runs.map((run) => run.rps), [90, 110, 100], 'the input keeps its order')
 })

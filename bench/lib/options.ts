@@ -16,6 +16,10 @@ export interface BenchConfig {
   clientThreads: number
   shards: number
   shardCounts: number[]
+  /** Rounds over all shard counts in turn; each count's figure is the median of its rounds. */
+  shardRounds: number
+  /** Rounds of the product's hot redirects alternating with the ceiling; the figures are the medians. */
+  hotRounds: number
   zipfExponent: number
   createPercent: number
   batchSize: number
@@ -113,6 +117,8 @@ export function parseBenchOptions (argv: readonly string[]): BenchConfig | 'help
     clientThreads: positiveInteger('client-threads', values['client-threads'], 1),
     shards: positiveInteger('shards', values.shards, benchDefaultShards()),
     shardCounts: [1, 2, 4, 8],
+    shardRounds: quick ? 1 : 3,
+    hotRounds: quick ? 1 : 3,
     zipfExponent: 1,
     createPercent: 10,
     batchSize: 1000,

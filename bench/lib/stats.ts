@@ -14,6 +14,17 @@ export function parseDurationMs (text: string): number | undefined {
   return value * (factor[match[2] as string] as number)
 }
 
+/**
+ * Returns the item whose `value` is the median: the middle one of an odd
+ * count, the lower middle one of an even count; undefined if empty. It picks
+ * a whole item, so the figures that come with the median run stay together.
+ */
+export function medianItem<T> (items: readonly T[], value: (item: T) => number): T | undefined {
+  if (items.length === 0) return undefined
+  const sorted = [...items].sort((a, b) => value(a) - value(b))
+  return sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
 export function round (value: number | undefined, digits: number): number | undefined {
   if (value === undefined || !Number.isFinite(value)) return undefined
   const scale = 10 ** digits

@@ -213,7 +213,7 @@ async function waitForRebuildLogs (lines: readonly string[], shards: number): Pr
   for (;;) {
     const logged = lines
       .map((line) => JSON.parse(line) as { msg?: string, entries?: number })
-      .filter((entry) => entry.msg === 'rebuilt url index entries a crash left out')
+      .filter((entry) => entry.msg === 'rebuilt missing url index entries')
     if (logged.length >= shards || Date.now() > deadline) return logged.reduce((sum, entry) => sum + (entry.entries ?? 0), 0)
     await sleep(20)
   }

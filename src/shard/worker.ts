@@ -55,7 +55,7 @@ function openStore (): LinkStore {
   const codec = new CodeCodec({ key: data.permutationKey, slots: data.slots })
   const lmdb = new LmdbLinkStore({ dataDir: data.dataDir, shard: data.shard, codec, mapSizeBytes: data.mapSizeBytes })
   const rebuilt = lmdb.catchUpIndex()
-  if (rebuilt > 0) logger.info({ entries: rebuilt }, 'rebuilt url index entries a crash left out')
+  if (rebuilt > 0) logger.info({ entries: rebuilt }, 'rebuilt missing url index entries')
   if (data.storeWrapperPath === undefined) return lmdb
   // require(), not import(): inside worker threads the TypeScript loader
   // (tsx) serves require() only, and this keeps the module free of

@@ -15,9 +15,9 @@ export function parseDurationMs (text: string): number | undefined {
 }
 
 /**
- * Returns the item whose `value` is the median: the middle one of an odd
- * count, the lower middle one of an even count; undefined if empty. It picks
- * a whole item, so the figures that come with the median run stay together.
+ * Returns the item whose `value` is the median, or undefined if there is
+ * none. Of an even count it returns the lower middle item. It returns a whole
+ * item, so the figures that come with the median run stay together.
  */
 export function medianItem<T> (items: readonly T[], value: (item: T) => number): T | undefined {
   if (items.length === 0) return undefined

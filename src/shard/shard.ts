@@ -15,7 +15,7 @@
  * A generated link commits without its `urls` index entry. The shard keeps
  * committed links it has not indexed yet in memory, finds them there, and
  * writes their entries in one transaction once `indexBatchEntries` are
- * waiting or `indexLagMs` has passed (lmdb.ts says why). The record of how far
+ * waiting or `indexLagMs` has passed (lmdb.ts explains why). The record of how far
  * the index reaches moves only past links that are indexed or failed, so
  * after a crash the store rebuilds exactly the entries that are missing.
  */
@@ -46,7 +46,7 @@ export interface ShardOptions {
   retry: RetryPolicy
   /** Index entries that, once waiting, are written at once. */
   indexBatchEntries: number
-  /** Longest time a committed link waits for its index entry, in milliseconds. */
+  /** Maximum time a committed link waits for its index entry, in milliseconds. */
   indexLagMs: number
   onLease?: (start: number, size: number) => void
   onStoreRetry?: (error: unknown, attempt: number) => void

@@ -44,7 +44,7 @@ const shard = new Shard({
   onStoreRetry: (error, attempt) => { errorLog.error('store-retry', { err: error, attempt }, 'store write failed, retrying') },
   isDiskFull: () => isDiskNearlyFull(data.dataDir),
   onIndexError: (error, entries) => {
-    errorLog.error('index-error', { err: error, entries }, 'url index write failed; the entries stay queued')
+    errorLog.error('index-error', { err: error, entries }, 'url index write failed, entries kept for the next try')
   },
   onStoreError: (error, codes) => {
     errorLog.error(`store-error:${error.code}`, { err: error.cause ?? error, errorCode: error.code, codes: codes.slice(0, 10), count: codes.length }, 'store operation failed')

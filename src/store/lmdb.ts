@@ -1,9 +1,9 @@
 /**
  * Two LMDB environments per shard under the data directory. `shard-<n>.mdb`
- * holds the links:
+ * contains the links:
  * - `links`: number `n` of a generated code → [url, createdAt, kind];
  * - `aliases`: alias → [url, createdAt, kind].
- * `shard-<n>-index.mdb` holds the URL index, which can be rebuilt from the
+ * `shard-<n>-index.mdb` contains the URL index, which can be rebuilt from the
  * links:
  * - `urls`: index key of the normalized URL (url-index.ts) → `n`;
  * - `state`: `urlsIndexedThrough`, the number up to which every generated
@@ -22,7 +22,7 @@
  * entry and writes the entries later, many per transaction. Inserting 500,000
  * random keys cost about 8.5 µs of CPU a key in transactions of 250 and about
  * 2.1 µs in transactions of 20,000 (same machine). Until its entry is
- * written, the shard finds a link through its own memory; after a crash,
+ * written, the shard finds a link through its own memory. After a crash,
  * `catchUpIndex` rebuilds the missing entries from the links numbered above
  * `urlsIndexedThrough`, which are the tail of the `links` database.
  *

@@ -47,8 +47,9 @@ export interface LinkStore {
   indexedThrough (): number
   /**
    * Writes the index entries missing for generated links numbered above
-   * `indexedThrough()`, the ones a crash left unindexed, and returns how many
-   * it wrote. Only the store's writer calls it, before it takes writes.
+   * `indexedThrough()`, the ones a crash or an older data directory left
+   * unindexed, and returns how many it wrote. Only the store's writer calls
+   * it, before it takes writes.
    */
   catchUpIndex (): number
   /** Resolves once every write committed so far is on disk. */

@@ -13,7 +13,7 @@ import { urlKey } from '../routing/router.ts'
 // How many differently salted digests a URL may try before its create fails.
 export const MAX_INDEX_PROBES = 4
 
-/** The index key of `url` at `probe`; probe 0 is its URL key. */
+/** Returns the index key of `url` at `probe`. Probe 0 gives its URL key. */
 export function indexKeyOf (url: string, probe: number): Buffer {
   return probe === 0 ? urlKey(url) : urlKey(`${probe}\n${url}`)
 }

@@ -78,6 +78,21 @@ describe('catching up the index in the store', () => {
     }
   })
 
+  test('rebuilds more links than one pass takes', async () => {
+    const store = openStore(newDir(), codec)
+    try {
+      // One catch-up transaction covers 100,000 links; this needs two.
+      const numbers = Array.from({ length: 100_050 }, (_, i) => i)
+      await putLinks(store, codec, numbers, urlOf)
+
+      assert.equal(store.catchUpIndex(), numbers.length)
+      assert.equal(store.indexedThrough(), numbers.at(-1))
+      for (const n of [0, 99_999, 100_000, 100_049]) assert.equal(store.getCodeByUrlKey(urlKey(urlOf(n))), codec.codeOfNumber(n), `link ${n} is not indexed`)
+    } finally {
+      await store.close()
+    }
+  })
+
   test('a URL whose digest entry another URL holds goes to the next probe', async () => {
     const store = openStore(newDir(), codec)
     try {

@@ -54,6 +54,7 @@ import { indexKeyOf, MAX_INDEX_PROBES } from './url-index.ts'
 type StoredLink = [url: string, createdAt: number, kind: LinkRecord['kind']]
 
 const INDEXED_THROUGH_KEY = 'urlsIndexedThrough'
+const CATCH_UP_LINKS_PER_TRANSACTION = 100_000
 
 export interface LmdbStoreOptions {
   dataDir: string
@@ -156,18 +157,35 @@ export class LmdbLinkStore implements LinkStore {
   }
 
   catchUpIndex (): number {
+    let written = 0
+    for (;;) {
+      const pass = this.#catchUpPass()
+      written += pass.written
+      if (pass.scanned < CATCH_UP_LINKS_PER_TRANSACTION) return written
+    }
+  }
+
+  /**
+   * Indexes up to CATCH_UP_LINKS_PER_TRANSACTION links above the recorded
+   * number in one transaction, so that rebuilding a whole index (a data
+   * directory from before the index had its own file) never builds one
+   * transaction the size of the store.
+   */
+  #catchUpPass (): { scanned: number, written: number } {
     const { root, state } = this.#indexDbs()
     const from = this.indexedThrough() + 1
+    let scanned = 0
     let written = 0
     root.transactionSync(() => {
       let last = from - 1
-      for (const { key, value } of this.#links.getRange({ start: from })) {
+      for (const { key, value } of this.#links.getRange({ start: from, limit: CATCH_UP_LINKS_PER_TRANSACTION })) {
         if (this.#indexSync(key, value[0])) written++
         last = key
+        scanned++
       }
       if (last >= from) state.putSync(INDEXED_THROUGH_KEY, last)
     })
-    return written
+    return { scanned, written }
   }
 
   /**

@@ -29,7 +29,7 @@
  * The index has its own environment because a create under `durability:
  * flush` waits for every transaction committed before it to reach the disk.
  * In the links' environment, a create would wait behind the sync of an index
- * transaction of thousands of pages: on a 1M-link store, single creates at 64
+ * transaction of thousands of pages. On a 1M-link store, single creates at 64
  * connections measured 15,900/s with a p99 of 46 ms that way, and 21,600/s
  * with a p99 of 11 ms with the index apart. After a power loss the index may
  * hold an entry for a link that did not reach the disk; a lookup treats such

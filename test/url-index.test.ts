@@ -14,7 +14,8 @@ import { LmdbLinkStore } from '../src/store/lmdb.ts'
 import { MetaStore } from '../src/store/meta.ts'
 import { KIND_GENERATED } from '../src/store/types.ts'
 import { indexKeyOf } from '../src/store/url-index.ts'
-import { postJson, removeDir, spawnServer, startTestServer, tempDataDir } from './helpers/server.ts'
+import { FAULTY_STORE_PATH, StoreFaults } from './helpers/faulty-store.ts'
+import { postJson, removeDir, spawnServer, startTestServer, tempDataDir, type TestServer } from './helpers/server.ts'
 
 const dirs: string[] = []
 after(() => { for (const dir of dirs) removeDir(dir) })
@@ -169,9 +170,7 @@ describe('the index in a running service', () => {
         assert.equal(response.status, 201)
         codes.set(url, response.body.code)
       }
-      const metrics = await (await fetch(`${server.url}/metrics`)).text()
-      const lag = [...metrics.matchAll(/^shortener_shard_index_lag_links\{shard="\d+"\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
-      assert.equal(lag, urls.length)
+      assert.equal(await indexLag(server), urls.length)
 
       const again = await postJson(`${server.url}/api/v1/links/batch`, { links: urls.map((url) => ({ url })) })
       assert.equal(again.status, 200)
@@ -186,6 +185,40 @@ describe('the index in a running service', () => {
     await withDeploymentStores(dataDir, 2, (stores) => {
       for (const url of urls) assert.equal(indexedCode(stores, url), codes.get(url), `${url} is not indexed after the stop`)
       for (const store of stores) assert.equal(store.catchUpIndex(), 0)
+    })
+  })
+
+  test('failed index writes keep dedup and are retried', async () => {
+    const dataDir = newDir()
+    const urls = Array.from({ length: 30 }, (_, i) => `https://example.com/index-faults/${i}`)
+    const server = await startTestServer({ dataDir, shards: 2, shard: { indexLagMs: 20 } }, { storeWrapper: FAULTY_STORE_PATH })
+    const faults = new StoreFaults(2)
+    const codes = new Map<string, string>()
+    try {
+      await faults.set({ mode: 'fail-index', rate: 1 })
+      const created = await postJson(`${server.url}/api/v1/links/batch`, { links: urls.map((url) => ({ url })) })
+      assert.equal(created.status, 200)
+      for (const [i, item] of (created.body.results as Array<{ code: string }>).entries()) codes.set(urls[i] as string, item.code)
+      // Each shard fails more than one index write, so its retry failed too.
+      await waitFor(async () => (await faults.counters()).every((counters) => counters.faults >= 2), 'index writes to fail twice on every shard')
+      assert.equal(await indexLag(server), urls.length)
+
+      const again = await postJson(`${server.url}/api/v1/links/batch`, { links: urls.map((url) => ({ url })) })
+      again.body.results.forEach((item: { code: string, created: boolean }, i: number) => {
+        assert.equal(item.created, false, `${urls[i]} was created twice while its index write failed`)
+        assert.equal(item.code, codes.get(urls[i] as string))
+      })
+
+      await faults.set({ mode: 'none' })
+      await waitFor(async () => await indexLag(server) === 0, 'the index lag to drop to 0 after the faults stopped')
+    } finally {
+      await faults.set({ mode: 'none' })
+      faults.close()
+      await server.close()
+    }
+
+    await withDeploymentStores(dataDir, 2, (stores) => {
+      for (const url of urls) assert.equal(indexedCode(stores, url), codes.get(url), `${url} is not indexed`)
     })
   })
 
@@ -221,6 +254,20 @@ describe('the index in a running service', () => {
     }
   })
 })
+
+async function indexLag (server: TestServer): Promise<number> {
+  const metrics = await (await fetch(`${server.url}/metrics`)).text()
+  return [...metrics.matchAll(/^shortener_shard_index_lag_links\{shard="\d+"\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
+}
+
+/** Polls `condition` every 20 ms and fails once 10 s passed without it. */
+async function waitFor (condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out after 10 s waiting for ${what}`)
+    await sleep(20)
+  }
+}
 
 /** Sums the `entries` of the shards' rebuild log lines once `shards` of them arrived (or 10 s passed). */
 async function waitForRebuildLogs (lines: readonly string[], shards: number): Promise<number> {

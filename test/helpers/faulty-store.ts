@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url'
 import { BroadcastChannel } from 'node:worker_threads'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { LinkRecord, LinkStore } from '../../src/store/types.ts'
+import type { IndexEntry, LinkRecord, LinkStore } from '../../src/store/types.ts'
 import { DelegatingStore } from './delegating-store.ts'
 
 /** Pass as `storeWrapper` in the server options. */
@@ -28,9 +28,10 @@ const CHANNEL_NAME = 'shortener-test-store-faults'
  * - `full`: the same with an ENOSPC error, as a full disk gives;
  * - `stall`: waits `stallMs`, then puts for real (the front may have given up by then);
  * - `stall-flush`: every `flushed()` waits `stallMs` before the real flush (puts are not faulted);
- * - `exit`: ends the worker thread with `process.exit(1)` before touching the store.
+ * - `exit`: ends the worker thread with `process.exit(1)` before touching the store;
+ * - `fail-index`: rejects URL index writes (`putIndexEntries`) and leaves link writes alone.
  */
-export type FaultMode = 'none' | 'throw' | 'stall' | 'stall-flush' | 'full' | 'exit'
+export type FaultMode = 'none' | 'throw' | 'stall' | 'stall-flush' | 'full' | 'exit' | 'fail-index'
 
 export interface FaultPlan {
   mode: FaultMode
@@ -104,7 +105,7 @@ class FaultyStore extends DelegatingStore {
   override async putLink (code: string, record: LinkRecord): Promise<unknown> {
     this.#counters.puts++
     const mode = this.#plan.mode
-    if (mode === 'stall-flush' || !this.#faultsThisTurn()) return await this.inner.putLink(code, record)
+    if (mode === 'stall-flush' || mode === 'fail-index' || !this.#faultsThisTurn()) return await this.inner.putLink(code, record)
 
     switch (mode) {
       case 'throw':
@@ -119,6 +120,14 @@ class FaultyStore extends DelegatingStore {
       default:
         return await this.inner.putLink(code, record)
     }
+  }
+
+  override async putIndexEntries (entries: readonly IndexEntry[], indexedThrough: number): Promise<unknown> {
+    if (this.#plan.mode === 'fail-index' && this.#shouldFault()) {
+      this.#counters.faults++
+      throw new InjectedStoreError('EIO', `injected index write failure on shard ${this.#shard}`)
+    }
+    return await this.inner.putIndexEntries(entries, indexedThrough)
   }
 
   override async flushed (): Promise<void> {

@@ -1,8 +1,8 @@
 /**
- * The lagging `urls` index: a shard commits a link before its index entry,
- * finds not-yet-indexed links through its own memory, writes the entries in
- * batches and on a graceful stop, and after a crash rebuilds the entries
- * missing from the tail of the `links` database.
+ * The lagging `urls` index. A shard commits a link before its index entry
+ * and finds not-yet-indexed links through its own memory. It writes the
+ * entries in batches and on a graceful stop, and after a crash it rebuilds
+ * the entries missing from the tail of the `links` database.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -98,7 +98,7 @@ describe('catching up the index in the store', () => {
     const store = openStore(newDir(), codec)
     try {
       await putLinks(store, codec, [1, 2], urlOf)
-      // Link 1 holds the first key of link 2's URL, as a digest collision would leave it.
+      // Link 1 takes the first key of link 2's URL, as a digest collision would leave it.
       await store.putIndexEntries([{ urlKey: indexKeyOf(urlOf(2), 0), number: 1 }], 1)
 
       assert.equal(store.catchUpIndex(), 1)
@@ -111,8 +111,8 @@ describe('catching up the index in the store', () => {
 })
 
 describe('index entries whose link is not stored', () => {
-  // A power loss can keep an index write and lose the link it names; these
-  // tests write such an entry directly, as that is the state it leaves.
+  // A power loss can keep an index write and lose the link it names. These
+  // tests write such an entry directly, because that is the state it leaves.
   const MISSING_NUMBER = 4095
 
   test('catching up replaces them', async () => {
@@ -158,7 +158,7 @@ describe('index entries whose link is not stored', () => {
 })
 
 describe('the index in a running service', () => {
-  test('creates find links whose index entry is not written yet, and a stop writes them', async () => {
+  test('unindexed links dedup until the stop', async () => {
     const dataDir = newDir()
     const urls = Array.from({ length: 50 }, (_, i) => `https://example.com/lagging/${i}`)
     // The lag is longer than the test, so every entry stays in the shards' memory until the stop.

@@ -191,7 +191,8 @@ describe('the index in a running service', () => {
   test('failed index writes keep dedup and are retried', async () => {
     const dataDir = newDir()
     const urls = Array.from({ length: 30 }, (_, i) => `https://example.com/index-faults/${i}`)
-    const server = await startTestServer({ dataDir, shards: 2, shard: { indexLagMs: 20 } }, { storeWrapper: FAULTY_STORE_PATH })
+    // Batches of 4 make every failed write leave a full batch queued, which must still wait for the timer.
+    const server = await startTestServer({ dataDir, shards: 2, shard: { indexLagMs: 20, indexBatchEntries: 4 } }, { storeWrapper: FAULTY_STORE_PATH })
     const faults = new StoreFaults(2)
     const codes = new Map<string, string>()
     try {

@@ -46,7 +46,7 @@ export interface ShardOptions {
   retry: RetryPolicy
   /** Index entries that, once waiting, are written at once. */
   indexBatchEntries: number
-  /** Maximum time a committed link waits for its index entry, in milliseconds. */
+  /** Time after which waiting index entries are written, in milliseconds. A write in progress delays them. */
   indexLagMs: number
   onLease?: (start: number, size: number) => void
   onStoreRetry?: (error: unknown, attempt: number) => void
@@ -118,6 +118,8 @@ export class Shard {
   #indexLagMs: number
   #indexTimer: NodeJS.Timeout | undefined
   #indexWrite: Promise<void> | undefined
+  /** Set when the timer fired during an index write, so the next write follows at once. */
+  #indexDue = false
   #onIndexError: ShardOptions['onIndexError']
   #closing = false
   #stats = { cacheHits: 0, cacheMisses: 0, flushes: 0, flushSecondsTotal: 0, storeErrors: 0 }
@@ -392,34 +394,45 @@ export class Shard {
     this.#maybeWriteIndex()
   }
 
-  /** Writes the index now when enough entries wait, else makes sure a timer will. */
+  /** Writes the index now when enough entries wait or the timer came due, else makes sure a timer will. */
   #maybeWriteIndex (): void {
-    if (this.#indexQueue.length >= this.#indexBatchEntries) {
+    if (this.#indexDue || this.#indexQueue.length >= this.#indexBatchEntries) {
       void this.#writeIndex()
       return
     }
+    this.#scheduleIndexWrite()
+  }
+
+  #scheduleIndexWrite (): void {
     if (this.#indexTimer !== undefined || this.#indexQueue.length === 0) return
     this.#indexTimer = setTimeout(() => {
       this.#indexTimer = undefined
+      this.#indexDue = true
       void this.#writeIndex()
     }, this.#indexLagMs)
   }
 
   /**
-   * Writes every queued index entry in one transaction, one write at a time.
-   * A failed write keeps its entries queued and in memory for the next try.
+   * Writes every queued index entry, one write at a time. A failed write
+   * keeps its entries queued and in memory, and the next try waits a full
+   * `indexLagMs` however many entries wait, so a failing store is not
+   * retried in a loop.
    */
   async #writeIndex (): Promise<void> {
-    if (this.#indexWrite !== undefined || this.#indexQueue.length === 0) return
+    if (this.#indexWrite !== undefined) return
+    this.#indexDue = false
+    if (this.#indexQueue.length === 0) return
     const batch = this.#indexQueue
     this.#indexQueue = []
     const through = this.#indexedThroughAfter(batch)
+    let failed = false
     const write = this.#putIndexEntries(batch, through).then(
       () => {
         for (const entry of batch) this.#unindexed.delete(entry.mapKey)
         this.#indexedThrough = through
       },
       (error: unknown) => {
+        failed = true
         this.#indexQueue = batch.concat(this.#indexQueue)
         this.#onIndexError?.(error, batch.length)
       }
@@ -427,7 +440,13 @@ export class Shard {
     this.#indexWrite = write
     await write
     this.#indexWrite = undefined
-    if (!this.#closing) this.#maybeWriteIndex()
+    if (this.#closing) return
+    if (!failed) {
+      this.#maybeWriteIndex()
+      return
+    }
+    this.#indexDue = false
+    this.#scheduleIndexWrite()
   }
 
   /** The store's write as a promise, even when the store throws at once. */

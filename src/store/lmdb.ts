@@ -32,8 +32,8 @@
  * transaction of thousands of pages. On a 1M-link store, single creates at 64
  * connections measured 15,900/s with a p99 of 46 ms that way, and 21,600/s
  * with a p99 of 11 ms with the index apart. After a power loss the index may
- * hold an entry for a link that did not reach the disk; a lookup treats such
- * an entry as free, so the next create of that URL replaces it.
+ * contain an entry for a link that did not reach the disk. A lookup treats
+ * such an entry as free, so the next create of that URL replaces it.
  *
  * lmdb-js batches every write of one event-loop turn into one transaction and,
  * with `overlappingSync` (its default on Linux), resolves a write at commit:
@@ -145,11 +145,20 @@ export class LmdbLinkStore implements LinkStore {
     return this.#links.put(this.#numberOf(code), stored)
   }
 
-  putIndexEntries (entries: readonly IndexEntry[], indexedThrough: number): Promise<unknown> {
+  async putIndexEntries (entries: readonly IndexEntry[], indexedThrough: number): Promise<void> {
     const { urls, state } = this.#indexDbs()
-    for (const entry of entries) urls.put(entry.urlKey, entry.number)
-    // Queued last, so no transaction can record it before the entries it covers.
-    return state.put(INDEXED_THROUGH_KEY, indexedThrough)
+    const commits: Array<Promise<unknown>> = []
+    let last: Promise<unknown> | undefined
+    for (const entry of entries) {
+      const commit = urls.put(entry.urlKey, entry.number)
+      if (commit !== last) commits.push(commit)
+      last = commit
+    }
+    // lmdb-js 3.5 may split one event-loop turn's writes over several
+    // transactions, and one of them can fail while a later one commits. The
+    // number is recorded only once every transaction with entries committed.
+    await Promise.all(commits)
+    await state.put(INDEXED_THROUGH_KEY, indexedThrough)
   }
 
   indexedThrough (): number {

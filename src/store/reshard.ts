@@ -56,9 +56,12 @@ export async function reshard (options: ReshardOptions): Promise<ReshardResult> 
     for (let shard = 0; shard < storeCount; shard++) {
       stores.push(new LmdbLinkStore({ dataDir: options.dataDir, shard, codec, mapSizeBytes: 0 }))
     }
-    // A service that crashed left its newest links out of the index; the
+    // A service that crashed left its newest links out of the index, and the
     // moves below must see every entry.
-    for (const store of stores) store.catchUpIndex()
+    stores.forEach((store, shard) => {
+      const rebuilt = store.catchUpIndex()
+      if (rebuilt > 0) report(`rebuilt ${rebuilt} missing url index entries in shard ${shard}`)
+    })
 
     const moves = findMisplaced(stores, target)
     report(`${moves.length} entries to move from ${constants.shards} to ${options.shards} shards`)

@@ -69,8 +69,10 @@ describe('full shard queue', () => {
         return urls
       }
 
-      // The stalled write keeps MAX_QUEUED operations in shard 0.
-      await faults.set({ mode: 'stall', rate: 1, maxFaults: 1, stallMs: STALL_MS, shards: [0] })
+      // Stalled writes keep MAX_QUEUED operations in shard 0. Every write
+      // stalls, so the held creates fill the queue however many messages
+      // the front sends them in.
+      await faults.set({ mode: 'stall', rate: 1, stallMs: STALL_MS, shards: [0] })
       let heldSettled = false
       const held = Promise.all(urlsOnShard(0, MAX_QUEUED).map(async (url) => await postJson(`${server.url}/api/v1/links`, { url })))
       held.finally(() => { heldSettled = true }).catch(() => {})

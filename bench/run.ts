@@ -287,7 +287,7 @@ async function checkCeilingDrift (): Promise<void> {
  * Hot redirects on the product in rounds that alternate with a ceiling
  * started beside it, so that both figures of `vsCeiling` come from the same
  * minutes. The ceiling's median round replaces its redirect-hot figure from
- * the start of the run; the product's median round is returned.
+ * the start of the run, and the product's median round is returned.
  */
 async function hotBesideCeiling (product: ServerHandle, hot: readonly string[]): Promise<Measurement> {
   const productRuns: Measurement[] = []
@@ -299,12 +299,11 @@ async function hotBesideCeiling (product: ServerHandle, hot: readonly string[]):
       log(`redirect-hot round ${round + 1}: ceiling ${Math.round(ceilingRuns.at(-1)?.rps ?? 0)}, product ${Math.round(productRuns.at(-1)?.rps ?? 0)} req/s`)
     }
   })
-  const ceilingMedian = medianItem(ceilingRuns, (run) => run.rps ?? 0)
-  const productMedian = medianItem(productRuns, (run) => run.rps ?? 0)
+  const ceilingMedian = medianRun(ceilingRuns)
+  const productMedian = medianRun(productRuns)
   if (ceilingMedian === undefined || productMedian === undefined) throw new Error('no hot-redirect round ran')
   if (productRuns.length > 1) {
-    const rates = (runs: Measurement[]): string => runs.map((run) => Math.round(run.rps ?? 0)).join(', ')
-    notes.push(`redirect-hot: median of ${productRuns.length} rounds alternating with the ceiling (ceiling ${rates(ceilingRuns)}; product ${rates(productRuns)} req/s).`)
+    notes.push(`redirect-hot: median of ${productRuns.length} rounds alternating with the ceiling (ceiling ${roundRates(ceilingRuns)}; product ${roundRates(productRuns)} req/s).`)
   }
   record('redirect-hot', 'ceiling', ceilingMedian)
   return productMedian
@@ -404,11 +403,21 @@ async function benchShardCounts (): Promise<void> {
     await Promise.all(entries.map(async (entry) => { await entry.server.stop() }))
   }
   for (const entry of entries) {
-    const median = medianItem(entry.rounds, (run) => run.rps ?? 0)
+    const median = medianRun(entry.rounds)
     if (median === undefined) continue
     record(entry.name, 'product', median)
-    if (entry.rounds.length > 1) notes.push(`${entry.name}: median of ${entry.rounds.length} interleaved rounds (${entry.rounds.map((run) => Math.round(run.rps ?? 0)).join(', ')} req/s).`)
+    if (entry.rounds.length > 1) notes.push(`${entry.name}: median of ${entry.rounds.length} interleaved rounds (${roundRates(entry.rounds)} req/s).`)
   }
+}
+
+/** Returns the round with the median rate. */
+function medianRun (runs: readonly Measurement[]): Measurement | undefined {
+  return medianItem(runs, (run) => run.rps ?? 0)
+}
+
+/** Lists the rates of the rounds, for the notes. */
+function roundRates (runs: readonly Measurement[]): string {
+  return runs.map((run) => Math.round(run.rps ?? 0)).join(', ')
 }
 
 function smallCacheArgs (): string[] {

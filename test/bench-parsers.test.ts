@@ -122,7 +122,7 @@ test('listening line gives the port', () => {
   assert.equal(listeningPort('listening on 80'), undefined)
 })
 
-test('median round is a whole run, the lower middle of an even count', () => {
+test('median item of odd and even counts', () => {
   const runs = [{ rps: 90, p99Ms: 3 }, { rps: 110, p99Ms: 1 }, { rps: 100, p99Ms: 2 }]
   assert.deepEqual(medianItem(runs, (run) => run.rps), { rps: 100, p99Ms: 2 })
   assert.deepEqual(medianItem(runs.slice(0, 2), (run) => run.rps), { rps: 90, p99Ms: 3 })

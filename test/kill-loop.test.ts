@@ -138,7 +138,7 @@ async function verify (server: ChildServer, codes: readonly string[], round: num
   await Promise.all(Array.from({ length: VERIFY_CONCURRENCY }, worker))
 }
 
-/** Creates every acknowledged target again; each must come back with its code, not a new one. */
+/** Creates every acknowledged target again. Each must come back with its code, not a new one. */
 async function verifyDedup (server: ChildServer): Promise<void> {
   const links = [...acknowledged].map(([code, url]) => ({ code, url }))
   for (let start = 0; start < links.length; start += 1000) {

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { after, before, test } from 'node:test'
 import { urlKey, type Router } from '../src/routing/router.ts'
-import { CodeCodec } from '../src/codec/code.ts'
-import { LmdbLinkStore, shardStorePath } from '../src/store/lmdb.ts'
-import { MetaStore } from '../src/store/meta.ts'
+import { shardStorePath } from '../src/store/lmdb.ts'
 import { runCli } from './helpers/cli.ts'
 import { postJson, removeDir, resolveCode, startTestServer, tempDataDir } from './helpers/server.ts'
+import { withDeploymentStores } from './helpers/stores.ts'
 
 const SHARDS = 3
 const GENERATED_CODE = /^[0-9A-Za-z]{7,}$/
@@ -60,21 +59,6 @@ before(async () => {
 
 after(() => { removeDir(dataDir) })
 
-/** Opens every shard's store of the closed server, runs `check`, and closes them. */
-async function withShardStores (check: (stores: LmdbLinkStore[]) => void): Promise<void> {
-  const meta = new MetaStore(dataDir)
-  const constants = meta.readConstants()
-  await meta.close()
-  assert.ok(constants !== undefined)
-  const codec = new CodeCodec({ key: constants.permutationKey, slots: constants.slots })
-  const stores = Array.from({ length: SHARDS }, (_, shard) => new LmdbLinkStore({ dataDir, shard, codec, mapSizeBytes: 0 }))
-  try {
-    check(stores)
-  } finally {
-    await Promise.all(stores.map((store) => store.close()))
-  }
-}
-
 test('generated codes are long, unique and base62', () => {
   const generated = created.filter((link) => link.generated).map((link) => link.code)
 
@@ -106,7 +90,7 @@ test('one store file per shard', () => {
 })
 
 test('each code is stored only in its routed shard', async () => {
-  await withShardStores((stores) => {
+  await withDeploymentStores(dataDir, SHARDS, (stores) => {
     for (const { code, url } of created) {
       const owner = router.shardOfCode(code)
       for (const [shard, store] of stores.entries()) {
@@ -122,14 +106,14 @@ test('each code is stored only in its routed shard', async () => {
 })
 
 test('shards hold no links beyond those created', async () => {
-  await withShardStores((stores) => {
+  await withDeploymentStores(dataDir, SHARDS, (stores) => {
     const total = stores.reduce((sum, store) => sum + store.countLinks(), 0)
     assert.equal(total, created.length)
   })
 })
 
 test('URL index is in the URL shard', async () => {
-  await withShardStores((stores) => {
+  await withDeploymentStores(dataDir, SHARDS, (stores) => {
     for (const { code, url, generated } of created) {
       if (!generated) continue
       const owner = router.shardOfUrl(url)

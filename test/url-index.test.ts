@@ -11,11 +11,11 @@ import { after, describe, test } from 'node:test'
 import { CodeCodec } from '../src/codec/code.ts'
 import { urlKey } from '../src/routing/router.ts'
 import { LmdbLinkStore } from '../src/store/lmdb.ts'
-import { MetaStore } from '../src/store/meta.ts'
 import { KIND_GENERATED } from '../src/store/types.ts'
 import { indexKeyOf } from '../src/store/url-index.ts'
 import { FAULTY_STORE_PATH, StoreFaults } from './helpers/faulty-store.ts'
 import { postJson, removeDir, spawnServer, startTestServer, tempDataDir, type TestServer } from './helpers/server.ts'
+import { withDeploymentStores } from './helpers/stores.ts'
 
 const dirs: string[] = []
 after(() => { for (const dir of dirs) removeDir(dir) })
@@ -34,21 +34,6 @@ async function putLinks (store: LmdbLinkStore, codec: CodeCodec, numbers: readon
   await Promise.all(numbers.map((n) => store.putLink(codec.codeOfNumber(n), { url: urlOf(n), createdAt: Date.now(), kind: KIND_GENERATED })))
 }
 
-/** Opens every shard store of a stopped deployment. */
-async function withDeploymentStores (dataDir: string, shards: number, check: (stores: LmdbLinkStore[]) => void): Promise<void> {
-  const meta = new MetaStore(dataDir)
-  const constants = meta.readConstants()
-  await meta.close()
-  assert.ok(constants !== undefined)
-  const codec = new CodeCodec({ key: constants.permutationKey, slots: constants.slots })
-  const stores = Array.from({ length: shards }, (_, shard) => openStore(dataDir, codec, shard))
-  try {
-    check(stores)
-  } finally {
-    await Promise.all(stores.map((store) => store.close()))
-  }
-}
-
 function indexedCode (stores: readonly LmdbLinkStore[], url: string): string | undefined {
   for (const store of stores) {
     const code = store.getCodeByUrlKey(urlKey(url))
@@ -61,7 +46,7 @@ describe('catching up the index in the store', () => {
   const codec = new CodeCodec({ key: randomBytes(32), slots: 16 })
   const urlOf = (n: number): string => `https://example.com/index/${n}`
 
-  test('indexes exactly the links above the recorded number, once', async () => {
+  test('indexes links above recorded number', async () => {
     const store = openStore(newDir(), codec)
     try {
       const numbers = Array.from({ length: 200 }, (_, i) => 16 * i + 3)
@@ -82,7 +67,7 @@ describe('catching up the index in the store', () => {
   test('rebuilds more links than one pass takes', async () => {
     const store = openStore(newDir(), codec)
     try {
-      // One catch-up transaction covers 100,000 links; this needs two.
+      // One catch-up transaction covers 100,000 links, so this needs two.
       const numbers = Array.from({ length: 100_050 }, (_, i) => i)
       await putLinks(store, codec, numbers, urlOf)
 
@@ -94,7 +79,7 @@ describe('catching up the index in the store', () => {
     }
   })
 
-  test('a URL whose digest entry another URL holds goes to the next probe', async () => {
+  test('colliding digest takes next probe', async () => {
     const store = openStore(newDir(), codec)
     try {
       await putLinks(store, codec, [1, 2], urlOf)
@@ -188,7 +173,7 @@ describe('the index in a running service', () => {
     })
   })
 
-  test('failed index writes keep dedup and are retried', async () => {
+  test('failed index writes keep dedup', async () => {
     const dataDir = newDir()
     const urls = Array.from({ length: 30 }, (_, i) => `https://example.com/index-faults/${i}`)
     // Batches of 4 make every failed write leave a full batch queued, which must still wait for the timer.
@@ -223,7 +208,7 @@ describe('the index in a running service', () => {
     })
   })
 
-  test('a start after a crash rebuilds the missing entries and keeps dedup', async () => {
+  test('crash restart rebuilds missing entries', async () => {
     const dataDir = newDir()
     const urls = Array.from({ length: 40 }, (_, i) => `https://example.com/crash/${i}`)
     const args = ['--data-dir', dataDir, '--shards', '2', '--log-level', 'info']
@@ -270,14 +255,11 @@ async function waitFor (condition: () => Promise<boolean>, what: string): Promis
   }
 }
 
-/** Sums the `entries` of the shards' rebuild log lines once `shards` of them arrived (or 10 s passed). */
+/** Sums the `entries` of the shards' rebuild log lines once `shards` of them arrived. */
 async function waitForRebuildLogs (lines: readonly string[], shards: number): Promise<number> {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const logged = lines
-      .map((line) => JSON.parse(line) as { msg?: string, entries?: number })
-      .filter((entry) => entry.msg === 'rebuilt missing url index entries')
-    if (logged.length >= shards || Date.now() > deadline) return logged.reduce((sum, entry) => sum + (entry.entries ?? 0), 0)
-    await sleep(20)
-  }
+  const rebuildLogs = (): Array<{ entries?: number }> => lines
+    .map((line) => JSON.parse(line) as { msg?: string, entries?: number })
+    .filter((entry) => entry.msg === 'rebuilt missing url index entries')
+  await waitFor(async () => rebuildLogs().length >= shards, `${shards} rebuild log lines`)
+  return rebuildLogs().reduce((sum, entry) => sum + (entry.entries ?? 0), 0)
 }

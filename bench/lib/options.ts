@@ -16,9 +16,9 @@ export interface BenchConfig {
   clientThreads: number
   shards: number
   shardCounts: number[]
-  /** Rounds over all shard counts in turn; each count's figure is the median of its rounds. */
+  /** Rounds over all shard counts in turn. Each count's figure is the median of its rounds. */
   shardRounds: number
-  /** Rounds of the product's hot redirects alternating with the ceiling; the figures are the medians. */
+  /** Rounds of the product's hot redirects alternating with the ceiling. The figures are the medians. */
   hotRounds: number
   zipfExponent: number
   createPercent: number

@@ -85,7 +85,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'shard.maxBatchOperations', kind: { type: 'integer', min: 1, max: 100_000 }, description: 'Operations sent to a shard in one message.' },
   { key: 'shard.timeoutMs', kind: { type: 'integer', min: 10, max: MAX_MS }, description: 'Time a shard has to reply to a message before its requests get 503.' },
   { key: 'shard.mapSizeBytes', kind: { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER }, description: 'LMDB map size per shard in bytes; 0 lets lmdb-js grow it as needed.' },
-  { key: 'shard.indexBatchEntries', kind: { type: 'integer', min: 1, max: 1_000_000 }, description: 'URL index entries a shard writes in one transaction once that many wait.' },
+  { key: 'shard.indexBatchEntries', kind: { type: 'integer', min: 1, max: 1_000_000 }, description: 'URL index entries a shard writes in one batch once that many wait.' },
   { key: 'shard.indexLagMs', kind: { type: 'integer', min: 1, max: 3_600_000 }, description: 'Time after which waiting URL index entries are written, in milliseconds. An index write in progress can delay them by its own duration. The next start after a crash rebuilds about this much time of creates.' },
   { key: 'breaker.windowMs', kind: { type: 'integer', min: 100, max: MAX_MS }, description: 'Sliding window of the per-shard breaker.' },
   { key: 'breaker.minCalls', kind: { type: 'integer', min: 1, max: 1000 }, description: 'Calls in the window before the breaker may open.' },

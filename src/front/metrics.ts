@@ -118,7 +118,7 @@ export class ServiceMetrics {
     this.#shardCacheMisses = new Counter({ name: 'shortener_shard_cache_misses_total', help: 'Lookups that missed the shard\'s LRU cache and read its store', labelNames: shardLabel, registers })
     this.#leasesGranted = new Counter({ name: 'shortener_shard_leases_granted_total', help: 'ID range leases granted to the shard since its worker started', labelNames: shardLabel, registers })
     this.#leaseRemaining = new Gauge({ name: 'shortener_shard_lease_remaining', help: 'Sequence numbers left in the shard\'s current and prefetched leases', labelNames: shardLabel, registers })
-    this.#indexLag = new Gauge({ name: 'shortener_shard_index_lag_links', help: 'Committed links whose url index entry the shard has not written yet', labelNames: shardLabel, registers })
+    this.#indexLag = new Gauge({ name: 'shortener_shard_index_lag_links', help: 'Committed links whose URL index entry the shard has not written yet', labelNames: shardLabel, registers })
     this.#storeBytes = new Gauge({ name: 'shortener_shard_store_bytes', help: 'Size of the shard\'s LMDB file on disk', labelNames: shardLabel, registers })
     this.#links = new Gauge({ name: 'shortener_shard_links', help: 'Links stored in the shard', labelNames: shardLabel, registers })
     this.#flushes = new Counter({ name: 'shortener_shard_flushes_total', help: 'Durable flushes the shard waited for (durability flush)', labelNames: shardLabel, registers })

@@ -14,7 +14,7 @@
  *
  * A generated link commits without its `urls` index entry. The shard keeps
  * committed links it has not indexed yet in memory, finds them there, and
- * writes their entries in one transaction once `indexBatchEntries` are
+ * writes their entries in large batches once `indexBatchEntries` are
  * waiting or `indexLagMs` has passed (lmdb.ts explains why). The record of how far
  * the index reaches moves only past links that are indexed or failed, so
  * after a crash the store rebuilds exactly the entries that are missing.
@@ -319,7 +319,7 @@ export class Shard {
       const code = this.#lookupCodeByUrlKey(indexKey, probe === 0 ? mapKey : indexKey.toString('latin1'))
       if (code === undefined) return indexKey
       const record = this.#getLink(code)
-      // An entry whose link is not stored survives only a power loss (lmdb.ts); the new link takes it over.
+      // An entry whose link is not stored survives only a power loss (lmdb.ts), so the new link takes it over.
       if (record === undefined) return indexKey
       if (record.url === url) {
         fillLink(response, i, RESULT_EXISTED, code, record)
@@ -441,21 +441,21 @@ export class Shard {
     await write
     this.#indexWrite = undefined
     if (this.#closing) return
-    if (!failed) {
-      this.#maybeWriteIndex()
+    if (failed) {
+      this.#indexDue = false
+      this.#scheduleIndexWrite()
       return
     }
-    this.#indexDue = false
-    this.#scheduleIndexWrite()
+    this.#maybeWriteIndex()
   }
 
-  /** The store's write as a promise, even when the store throws at once. */
+  /** Calls the store's write and returns a promise, even when the store throws at once. */
   async #putIndexEntries (batch: readonly QueuedIndexEntry[], through: number): Promise<unknown> {
     return await this.#store.putIndexEntries(batch, through)
   }
 
   /**
-   * The number up to which every generated link is indexed once `batch` is:
+   * Returns the number up to which every generated link is indexed once `batch` is:
    * just below the lowest number still in flight, since numbers are minted
    * in increasing order. With nothing in flight, every committed link is in
    * `batch` or indexed before it.

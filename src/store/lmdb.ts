@@ -232,7 +232,7 @@ export class LmdbLinkStore implements LinkStore {
     return n
   }
 
-  /** Resolves once every link written so far is on disk; index writes are not waited for. */
+  /** Resolves once every link written so far is on disk. Index writes are not waited for. */
   async flushed (): Promise<void> {
     await this.#root.flushed
   }

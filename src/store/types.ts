@@ -38,12 +38,12 @@ export interface LinkStore {
    */
   putLink (code: string, record: LinkRecord): Promise<unknown>
   /**
-   * Queues `urls` index entries of generated links already committed, and
-   * records in the same transaction that every generated link numbered up to
-   * `indexedThrough` now has its entry.
+   * Queues `urls` index entries of generated links already committed. Once
+   * they committed, records that every generated link numbered up to
+   * `indexedThrough` has its entry.
    */
   putIndexEntries (entries: readonly IndexEntry[], indexedThrough: number): Promise<unknown>
-  /** The number recorded by the last `putIndexEntries` or `catchUpIndex`; -1 before any. */
+  /** The number recorded by the last `putIndexEntries` or `catchUpIndex`, or -1 before any. */
   indexedThrough (): number
   /**
    * Writes the index entries missing for generated links numbered above

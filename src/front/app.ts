@@ -8,8 +8,9 @@ import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp } from 'uWe
 import { LinkNotFoundError, RouteNotFoundError, ShuttingDownError, type ShortenerError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { RateLimitedLog } from '../log.ts'
-import { checkJsonRequest, PendingResponse, readJsonBody, sendProblemNow, toShortenerError, type BodyLimits } from './http.ts'
-import type { LinkService } from './links.ts'
+import { checkJsonRequest, PendingResponse, readJsonBody, sendProblemNow, toShortenerError, type BodyLimits, type JsonBodySink } from './http.ts'
+import type { BatchItem, LinkService } from './links.ts'
+import type { OpResult, ResultSink } from './shard-client.ts'
 import type { Redirector } from './redirect.ts'
 
 export interface RequestHooks {
@@ -96,17 +97,14 @@ export class FrontApp {
     return pending
   }
 
-  #onJson (res: HttpResponse, req: HttpRequest, route: string, handler: (pending: PendingResponse, body: unknown) => Promise<void>): void {
+  #onJson (res: HttpResponse, req: HttpRequest, route: string, sink: JsonBodySink): void {
     const rejection = this.#rejectJson(res, req)
     if (rejection !== undefined) {
       sendProblemNow(res, rejection, false, undefined, this.#draining)
       this.#options.hooks.onResponse?.(route, rejection.status, performance.now())
       return
     }
-    const pending = this.#track(res, false, route)
-    readJsonBody(pending, this.#options.limits)
-      .then((body) => handler(pending, body))
-      .catch((error: unknown) => { this.#fail(pending, error) })
+    readJsonBody(this.#track(res, false, route), this.#options.limits, sink)
   }
 
   /** Returns the error that rejects a JSON request before its body is read (draining, bad headers, rate limit), if any. */
@@ -120,13 +118,26 @@ export class FrontApp {
     }
   }
 
-  #create = async (pending: PendingResponse, body: unknown): Promise<void> => {
-    const { link, created } = await this.#options.links.create(body)
-    pending.sendJson(created ? 201 : 200, { ...link, created }, created ? { Location: link.shortUrl } : undefined)
+  #create: JsonBodySink = {
+    onBody: (pending, body) => { this.#options.links.create(body, new CreateReply(pending, this.#options.links, this.#fail)) },
+    onBodyError: (pending, error) => { this.#fail(pending, error) }
   }
 
-  #batch = async (pending: PendingResponse, body: unknown): Promise<void> => {
-    const results = await this.#options.links.createBatch(body)
+  #batch: JsonBodySink = {
+    onBody: (pending, body) => {
+      let results: Promise<BatchItem[]>
+      try {
+        results = this.#options.links.createBatch(body)
+      } catch (error) {
+        this.#fail(pending, error)
+        return
+      }
+      results.then((items) => { this.#sendBatch(pending, items) }, (error: unknown) => { this.#fail(pending, error) })
+    },
+    onBodyError: (pending, error) => { this.#fail(pending, error) }
+  }
+
+  #sendBatch (pending: PendingResponse, results: BatchItem[]): void {
     for (const item of results) {
       if ('error' in item && item.error.status >= 500) {
         this.#errors.error(`batch:${item.error.code}`, { code: item.error.code, detail: item.error.detail }, 'batch item failed')
@@ -171,7 +182,7 @@ export class FrontApp {
     )
   }
 
-  #fail (pending: PendingResponse, error: unknown): void {
+  #fail = (pending: PendingResponse, error: unknown): void => {
     const problem = toShortenerError(error)
     if (problem.status >= 500) {
       const { shard } = problem.fields
@@ -179,5 +190,36 @@ export class FrontApp {
       this.#errors.error(`api:${problem.code}:${shard ?? ''}`, { err: problem.cause ?? problem, code: problem.code, shard }, problem.message)
     }
     pending.sendProblem(problem)
+  }
+}
+
+/**
+ * Sends the outcome of one single create: 201 with `Location` for a new
+ * link, 200 for a URL that already had one. The shard client calls it while
+ * it delivers a whole message's results, so it never throws: a failure to
+ * send becomes the request's error response.
+ */
+class CreateReply implements ResultSink {
+  #pending: PendingResponse
+  #links: LinkService
+  #fail: (pending: PendingResponse, error: unknown) => void
+
+  constructor (pending: PendingResponse, links: LinkService, fail: (pending: PendingResponse, error: unknown) => void) {
+    this.#pending = pending
+    this.#links = links
+    this.#fail = fail
+  }
+
+  onResult (_index: number, result: OpResult): void {
+    try {
+      const link = this.#links.toBatchItem(result)
+      this.#pending.sendJson(link.created ? 201 : 200, link, link.created ? { Location: link.shortUrl } : undefined)
+    } catch (error) {
+      this.#fail(this.#pending, error)
+    }
+  }
+
+  onError (_index: number, error: Error): void {
+    this.#fail(this.#pending, error)
   }
 }

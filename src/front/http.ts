@@ -32,8 +32,11 @@ const STATUS_TEXT: Record<number, string> = {
   507: 'Insufficient Storage'
 }
 
+// Built once: every response writes its status line, and a template string per response showed in profiles.
+const STATUS_LINES = new Map(Object.entries(STATUS_TEXT).map(([status, text]) => [Number(status), `${status} ${text}`]))
+
 export function statusLine (status: number): string {
-  return `${status} ${STATUS_TEXT[status] ?? ''}`.trimEnd()
+  return STATUS_LINES.get(status) ?? String(status)
 }
 
 /**
@@ -153,36 +156,55 @@ export function checkJsonRequest (req: HttpRequest, limits: BodyLimits): void {
 }
 
 function isJsonContentType (value: string): boolean {
+  if (value === 'application/json') return true
   const type = value.split(';', 1)[0]?.trim().toLowerCase()
   return type === 'application/json' || (type !== undefined && type.startsWith('application/') && type.endsWith('+json'))
 }
 
+/** Receives a parsed JSON body, or the 400 or 413 error that ended the read. Neither method may throw. */
+export interface JsonBodySink {
+  onBody (pending: PendingResponse, body: unknown): void
+  onBodyError (pending: PendingResponse, error: ShortenerError): void
+}
+
 /**
- * Reads the whole body and parses it as JSON. Rejects with 413 as soon as
- * more than `maxBodyBytes` arrived (a chunked body has no length to check
- * up front) and with 400 for malformed JSON.
+ * Reads the whole body and parses it as JSON, then calls `sink` once.
+ * Fails with 413 as soon as more than `maxBodyBytes` arrived (a chunked body
+ * has no length to check up front) and with 400 for malformed JSON. A body
+ * that arrives in one chunk, as small creates do, is parsed straight from
+ * uWebSockets.js's memory without a copy.
  */
-export function readJsonBody (pending: PendingResponse, limits: BodyLimits): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let received = 0
-    let failed = false
-    pending.res.onData((chunk, isLast) => {
-      if (failed) return
-      received += chunk.byteLength
-      if (received > limits.maxBodyBytes) {
-        failed = true
-        reject(new BodyTooLargeError(limits.maxBodyBytes, received))
-        return
-      }
-      // uWebSockets.js reuses the chunk's memory after this callback returns.
-      chunks.push(Buffer.from(chunk.slice(0)))
-      if (!isLast) return
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks, received).toString('utf8')))
-      } catch (error) {
-        reject(new InvalidJsonError(error instanceof Error ? error.message : String(error)))
-      }
-    })
+export function readJsonBody (pending: PendingResponse, limits: BodyLimits, sink: JsonBodySink): void {
+  let chunks: Buffer[] | undefined
+  let received = 0
+  let failed = false
+  pending.res.onData((chunk, isLast) => {
+    if (failed) return
+    received += chunk.byteLength
+    if (received > limits.maxBodyBytes) {
+      failed = true
+      sink.onBodyError(pending, new BodyTooLargeError(limits.maxBodyBytes, received))
+      return
+    }
+    if (isLast && chunks === undefined) {
+      // The memory is only valid during this callback, and parsing finishes within it.
+      parseInto(pending, Buffer.from(chunk), sink)
+      return
+    }
+    // uWebSockets.js reuses the chunk's memory after this callback returns.
+    chunks ??= []
+    chunks.push(Buffer.from(chunk.slice(0)))
+    if (isLast) parseInto(pending, Buffer.concat(chunks, received), sink)
   })
+}
+
+function parseInto (pending: PendingResponse, bytes: Buffer, sink: JsonBodySink): void {
+  let body: unknown
+  try {
+    body = JSON.parse(bytes.toString('utf8'))
+  } catch (error) {
+    sink.onBodyError(pending, new InvalidJsonError(error instanceof Error ? error.message : String(error)))
+    return
+  }
+  sink.onBody(pending, body)
 }

@@ -10,7 +10,7 @@ import { urlKey, type Router } from '../routing/router.ts'
 import { OP_CREATE, OP_CREATE_ALIAS, OP_GET, RESULT_CREATED, RESULT_NOT_FOUND } from '../shard/protocol.ts'
 import { LinkNotFoundError } from '../errors.ts'
 import { MAX_CODE_LENGTH } from '../codec/code.ts'
-import { PromiseSink, type OpResult, type ResultSink, type ShardClient } from './shard-client.ts'
+import type { OpResult, ResultSink, ShardClient } from './shard-client.ts'
 
 /** Characters of generated codes (base62) and aliases. */
 const CODE_PATTERN = /^[A-Za-z0-9_-]+$/
@@ -20,11 +20,6 @@ export interface Link {
   shortUrl: string
   url: string
   createdAt: string
-}
-
-export interface CreateOutcome {
-  link: Link
-  created: boolean
 }
 
 export interface BatchItemError {
@@ -61,10 +56,18 @@ export class LinkService {
     this.#maxBatchSize = options.maxBatchSize
   }
 
-  /** Creates one link from a request body `{url, alias?}`; 400 errors are thrown before anything is queued. */
-  async create (body: unknown): Promise<CreateOutcome> {
-    const result = await this.#submitCreate(body)
-    return { link: this.toLink(result), created: result.status === RESULT_CREATED }
+  /**
+   * Creates one link from a request body `{url, alias?}` and reports the
+   * outcome to `sink` under index 0: a 400 error at once, before anything is
+   * queued, or the shard's result later. A sink in place of a promise saves
+   * the single create, the busiest API call, a promise and a microtask hop.
+   */
+  create (body: unknown, sink: ResultSink): void {
+    try {
+      this.#queueCreate(body, sink, 0)
+    } catch (error) {
+      sink.onError(0, error as Error)
+    }
   }
 
   /** Creates every link of `{links: [...]}`; one bad item yields an error entry, never a failed batch. */
@@ -93,16 +96,6 @@ export class LinkService {
 
   shortUrl (code: string): string {
     return this.#baseUrl + code
-  }
-
-  #submitCreate (body: unknown): Promise<OpResult> {
-    const sink = new PromiseSink()
-    try {
-      this.#queueCreate(body, sink, 0)
-    } catch (error) {
-      sink.onError(0, error as Error)
-    }
-    return sink.promise
   }
 
   /** Validates one create and queues it on its shard; throws the 400 errors. */
@@ -151,7 +144,7 @@ export class LinkService {
     }
   }
 
-  /** The link with its `created` flag, as a batch result item. */
+  /** The link with its `created` flag, as a create returns it and as a batch result item. */
   toBatchItem (result: OpResult): Link & { created: boolean } {
     return {
       code: result.code,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { describeSaturation } from '../bench/lib/load.ts'
 import { renderMarkdown, targetTable } from '../bench/lib/report.ts'
-import { buildScenario, computeTargets, evaluate, ratio, spread, usableRps, type Scenario, type Target } from '../bench/lib/results.ts'
+import { buildScenario, computeTargets, evaluate, ratio, spread, usableRps, withSharedCeiling, type Scenario, type Target } from '../bench/lib/results.ts'
 
 function targetNamed (targets: Target[], name: string): Target {
   const found = targets.find((t) => t.name === name)
@@ -29,6 +29,20 @@ test('scenario takes the product figures and ratios', () => {
   assert.equal(scenario.vsCeiling, 0.9)
   assert.equal(scenario.vsReference, 3)
   assert.equal(scenario.ceiling?.rps, 50_000)
+})
+
+test('shard counts and commit creates borrow the ceiling of their kind of request', () => {
+  const hot = { server: 'ceiling', tool: 'h2load', rps: 100_000 }
+  const create = { server: 'ceiling', tool: 'wrk', rps: 80_000 }
+  const own = { server: 'ceiling', tool: 'wrk', rps: 70_000 }
+  const product = { server: 'product', tool: 'wrk', rps: 20_000 }
+  const all = { 'redirect-hot': { ceiling: hot }, 'create-single': { ceiling: create } }
+  assert.equal(withSharedCeiling('shards-4', { product }, all).ceiling, hot)
+  assert.equal(withSharedCeiling('create-single-commit', { product }, all).ceiling, create)
+  assert.equal(withSharedCeiling('create-single-commit', { product, ceiling: own }, all).ceiling, own)
+  assert.equal(withSharedCeiling('mixed', { product }, all).ceiling, undefined)
+  assert.equal(withSharedCeiling('create-single-commit', { product }, {}).ceiling, undefined)
+  assert.equal(buildScenario(withSharedCeiling('create-single-commit', { product }, all)).vsCeiling, 0.25)
 })
 
 test('scenario without product has no ratios', () => {

@@ -94,8 +94,23 @@ export function ratio (a: number | undefined, b: number | undefined): number | u
   return a / b
 }
 
+type ServerRuns = Partial<Record<'product' | 'ceiling' | 'reference', Measurement>>
+
+/**
+ * Gives a scenario that has no ceiling run of its own the one it is
+ * compared with: the ceiling's hot redirects for the shard counts, and its
+ * single creates for the creates at `commit` durability. The ceiling serves
+ * both durabilities alike, so one run of each kind of request is enough.
+ */
+export function withSharedCeiling (name: ScenarioName, entry: ServerRuns, all: Partial<Record<ScenarioName, ServerRuns>>): ServerRuns {
+  if (entry.ceiling !== undefined) return entry
+  const source: ScenarioName | undefined = name.startsWith('shards-') ? 'redirect-hot' : name === 'create-single-commit' ? 'create-single' : undefined
+  const ceiling = source === undefined ? undefined : all[source]?.ceiling
+  return ceiling === undefined ? entry : { ...entry, ceiling }
+}
+
 /** Builds a scenario entry: the product's figures at the top, each server's run below, and the ratios. */
-export function buildScenario (runs: { product?: Measurement, ceiling?: Measurement, reference?: Measurement }, note?: string): Scenario {
+export function buildScenario (runs: ServerRuns, note?: string): Scenario {
   const scenario: Scenario = { ...(runs.product ?? {}) } as Scenario
   scenario.vsCeiling = ratio(usableRps(runs.product), usableRps(runs.ceiling))
   scenario.vsReference = ratio(usableRps(runs.product), usableRps(runs.reference))

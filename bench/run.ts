@@ -259,8 +259,8 @@ async function benchCeiling (): Promise<void> {
     await step('ceiling redirect-uniform', loadMs(), async () => {
       record('redirect-uniform', 'ceiling', await measureLoad(server, { kind: 'random-get', codeFile: allCodes }, settings))
     })
-    // The same POSTs the product's single creates get, answered with the fixed
-    // 302 without reading them: the most the HTTP stack and the load tool allow.
+    // The product's single-create POSTs, to which the ceiling returns its fixed
+    // 302 unread: the most that the HTTP stack and the load tool allow.
     await step('ceiling create-single', loadMs(), async () => {
       record('create-single', 'ceiling', await measureLoad(server, { kind: 'create', runTag: 'ceiling-single' }, settings))
     })

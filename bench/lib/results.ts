@@ -104,8 +104,9 @@ type ServerRuns = Partial<Record<'product' | 'ceiling' | 'reference', Measuremen
  */
 export function withSharedCeiling (name: ScenarioName, entry: ServerRuns, all: Partial<Record<ScenarioName, ServerRuns>>): ServerRuns {
   if (entry.ceiling !== undefined) return entry
-  const source: ScenarioName | undefined = name.startsWith('shards-') ? 'redirect-hot' : name === 'create-single-commit' ? 'create-single' : undefined
-  const ceiling = source === undefined ? undefined : all[source]?.ceiling
+  let ceiling: Measurement | undefined
+  if (name.startsWith('shards-')) ceiling = all['redirect-hot']?.ceiling
+  if (name === 'create-single-commit') ceiling = all['create-single']?.ceiling
   return ceiling === undefined ? entry : { ...entry, ceiling }
 }
 

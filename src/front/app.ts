@@ -196,8 +196,8 @@ export class FrontApp {
 /**
  * Sends the outcome of one single create: 201 with `Location` for a new
  * link, 200 for a URL that already had one. The shard client calls it while
- * it delivers a whole message's results, so it never throws: a failure to
- * send becomes the request's error response.
+ * it delivers a whole message's results, so it catches its own errors and
+ * sends them as the request's error response.
  */
 class CreateReply implements ResultSink {
   #pending: PendingResponse

@@ -50,9 +50,12 @@ export class ShortenerError extends Error {
 const MAX_ECHO_CHARS = 200
 
 /** Returns the problem type's short summary for people: `ALIAS_TAKEN` becomes `Alias taken`. */
+const ACRONYMS = new Set(['json', 'url'])
+
 function titleOf (code: string): string {
-  const words = code.toLowerCase().replace(/_/g, ' ')
-  return words.charAt(0).toUpperCase() + words.slice(1)
+  const words = code.toLowerCase().split('_').map((word) => ACRONYMS.has(word) ? word.toUpperCase() : word)
+  const title = words.join(' ')
+  return title.charAt(0).toUpperCase() + title.slice(1)
 }
 
 function clip (value: unknown): unknown {

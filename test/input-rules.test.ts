@@ -217,6 +217,37 @@ describe('request body', () => {
     assert.equal(await countStoredLinks(server), before)
   })
 
+  test('invalid UTF-8 is rejected with INVALID_JSON', async () => {
+    const before = await countStoredLinks(server)
+    const prefix = Buffer.from('{"url":"https://example.com/utf8/')
+    const body = Buffer.concat([prefix, Buffer.from([0xff, 0xfe]), Buffer.from('"}')])
+
+    const response = await postRaw(linksUrl, 'application/json', body)
+    assertProblem(response, 400, 'INVALID_JSON')
+    assert.match(response.body.detail, /UTF-8/)
+    const batch = await postRaw(batchUrl, 'application/json', Buffer.concat([Buffer.from('{"links":['), body, Buffer.from(']}')]))
+    assertProblem(batch, 400, 'INVALID_JSON')
+    assert.equal(await countStoredLinks(server), before)
+  })
+
+  test('problem titles spell acronyms in capitals', async () => {
+    const json = await postRaw(linksUrl, 'application/json', '{"url":')
+    const credentials = await postRaw(linksUrl, 'application/json', JSON.stringify({ url: 'https://user:pw@example.com/' }))
+
+    assert.equal(json.body.title, 'Invalid JSON')
+    assert.equal(credentials.body.title, 'URL has credentials')
+  })
+
+  test('batch body without a links array names the member', async () => {
+    const missing = await postRaw(batchUrl, 'application/json', '{}')
+    const notArray = await postRaw(batchUrl, 'application/json', '{"links":{}}')
+
+    assertProblem(missing, 400, 'INVALID_BODY')
+    assert.equal(missing.body.value, 'an object without "links"')
+    assertProblem(notArray, 400, 'INVALID_BODY')
+    assert.equal(notArray.body.value, 'an object whose "links" is not an array')
+  })
+
   test('wrong shape is rejected with INVALID_BODY', async () => {
     for (const body of [[], null, 'https://example.com/', 42, true, {}, { alias: 'no-url' }, { links: [] }]) {
       await expectRejected(body, 400, 'INVALID_BODY')

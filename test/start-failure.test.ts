@@ -37,10 +37,12 @@ test('port taken by another service is rejected', async () => {
   // uWebSockets.js binds with SO_REUSEPORT unless told otherwise, which
   // would let a second service share the first one's port.
   const first = await startTestServer()
+  const secondDir = tempDataDir()
   try {
-    await assert.rejects(startTestServer({ port: first.port }), /Failed to listen/)
+    await assert.rejects(startTestServer({ port: first.port, dataDir: secondDir }), /Failed to listen/)
   } finally {
     await first.close()
     removeDir(first.config.dataDir)
+    removeDir(secondDir)
   }
 })

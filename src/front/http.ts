@@ -198,10 +198,21 @@ export function readJsonBody (pending: PendingResponse, limits: BodyLimits, sink
   })
 }
 
+// JSON text must be UTF-8 (RFC 8259). A lenient decoder would store U+FFFD
+// in place of invalid bytes and create a link to a URL that the client never sent.
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
 function parseInto (pending: PendingResponse, bytes: Buffer, sink: JsonBodySink): void {
+  let text: string
+  try {
+    text = UTF8.decode(bytes)
+  } catch {
+    sink.onBodyError(pending, new InvalidJsonError('the body is not valid UTF-8'))
+    return
+  }
   let body: unknown
   try {
-    body = JSON.parse(bytes.toString('utf8'))
+    body = JSON.parse(text)
   } catch (error) {
     sink.onBodyError(pending, new InvalidJsonError(error instanceof Error ? error.message : String(error)))
     return

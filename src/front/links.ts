@@ -119,7 +119,7 @@ export class LinkService {
 
   #parseCreate (body: unknown): { url: string, alias: string | undefined } {
     if (!isPlainObject(body) || body.url === undefined) {
-      throw new InvalidBodyError('Request body must be a JSON object with a "url" member', { value: describe(body) })
+      throw new InvalidBodyError('Request body must be a JSON object with a "url" member', { value: describe(body, 'url') })
     }
     const url = normalizeTarget(body.url, this.#targetRules)
     const alias = body.alias === undefined || body.alias === null ? undefined : validateAlias(body.alias, this.#aliasRules)
@@ -128,7 +128,7 @@ export class LinkService {
 
   #batchItems (body: unknown): unknown[] {
     if (!isPlainObject(body) || !Array.isArray(body.links)) {
-      throw new InvalidBodyError('Request body must be a JSON object with a "links" array', { value: describe(body) })
+      throw new InvalidBodyError('Request body must be a JSON object with a "links" array', { value: describe(body, 'links') })
     }
     if (body.links.length > this.#maxBatchSize) throw new BatchTooLargeError(body.links.length, this.#maxBatchSize)
     return body.links
@@ -211,9 +211,13 @@ function isPlainObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function describe (value: unknown): string {
+/** Describes a body that lacks the expected `member` (`url` for a create, `links` for a batch), for the error's `value`. */
+function describe (value: unknown, member: 'url' | 'links'): string {
   if (Array.isArray(value)) return 'an array'
   if (value === null) return 'null'
-  if (isPlainObject(value) && value.url === undefined) return 'an object without "url"'
+  if (isPlainObject(value)) {
+    if (value[member] === undefined) return `an object without "${member}"`
+    return `an object whose "${member}" is not an array`
+  }
   return typeof value
 }

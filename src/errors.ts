@@ -49,9 +49,9 @@ export class ShortenerError extends Error {
 
 const MAX_ECHO_CHARS = 200
 
-/** Returns the problem type's short summary for people: `ALIAS_TAKEN` becomes `Alias taken`. */
 const ACRONYMS = new Set(['json', 'url'])
 
+/** Returns the problem type's short summary for people: `ALIAS_TAKEN` becomes `Alias taken`, `INVALID_JSON` `Invalid JSON`. */
 function titleOf (code: string): string {
   const words = code.toLowerCase().split('_').map((word) => ACRONYMS.has(word) ? word.toUpperCase() : word)
   const title = words.join(' ')

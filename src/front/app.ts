@@ -125,14 +125,10 @@ export class FrontApp {
 
   #batch: JsonBodySink = {
     onBody: (pending, body) => {
-      let results: Promise<BatchItem[]>
-      try {
-        results = this.#options.links.createBatch(body)
-      } catch (error) {
-        this.#fail(pending, error)
-        return
-      }
-      results.then((items) => { this.#sendBatch(pending, items) }, (error: unknown) => { this.#fail(pending, error) })
+      this.#options.links.createBatch(body).then(
+        (items) => { this.#sendBatch(pending, items) },
+        (error: unknown) => { this.#fail(pending, error) }
+      )
     },
     onBodyError: (pending, error) => { this.#fail(pending, error) }
   }

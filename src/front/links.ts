@@ -71,7 +71,7 @@ export class LinkService {
   }
 
   /** Creates every link of `{links: [...]}`; one bad item yields an error entry, never a failed batch. */
-  createBatch (body: unknown): Promise<BatchItem[]> {
+  async createBatch (body: unknown): Promise<BatchItem[]> {
     const items = this.#batchItems(body)
     const collector = new BatchCollector(items.length, this)
     for (let i = 0; i < items.length; i++) {
@@ -81,7 +81,7 @@ export class LinkService {
         collector.onError(i, error as Error)
       }
     }
-    return collector.done
+    return await collector.done
   }
 
   async get (code: string): Promise<Link> {

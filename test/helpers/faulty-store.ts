@@ -165,7 +165,7 @@ class FaultyStore extends DelegatingStore {
   }
 
   #onControl (message: ControlMessage | AckMessage): void {
-    // The channel also carries the other shards' acks. Answering those would
+    // The channel also carries the other shards' acks. A reply to those would
     // start an endless exchange of acks between the workers, and the test
     // side could then count one shard twice.
     if (message.type === 'ack') return
